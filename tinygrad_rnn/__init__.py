@@ -1,0 +1,60 @@
+"""tinygrad_rnn: a small, readable reverse-mode autodiff library with recurrent networks.
+
+Example:
+    >>> import tinygrad_rnn as tg
+    >>> w = tg.Tensor([[0.5]], requires_grad=True)
+    >>> h = tg.zeros(1, 1)
+    >>> for t in range(3):                      # an unrolled 3-step recurrence
+    ...     with tg.scope(f"t={t}"):
+    ...         h = (h @ w + 1).tanh()
+    >>> h.sum().backward()                      # BPTT is just backward
+    >>> w.grad.shape
+    (1, 1)
+"""
+
+from . import autograd, backend, ops
+from .autograd import walk
+from .backend import DeviceError, manual_seed
+from .creation import arange, eye, full, ones, ones_like, rand, randn, zeros, zeros_like
+from .function import Function, is_grad_enabled, no_grad
+from .gradcheck import GradcheckError, gradcheck
+from .scope import current_scope, scope
+from .tensor import Tensor, cat, stack, where
+
+float32 = "float32"
+float64 = "float64"
+int64 = "int64"
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DeviceError",
+    "Function",
+    "GradcheckError",
+    "Tensor",
+    "arange",
+    "autograd",
+    "backend",
+    "cat",
+    "current_scope",
+    "eye",
+    "float32",
+    "float64",
+    "full",
+    "gradcheck",
+    "int64",
+    "is_grad_enabled",
+    "manual_seed",
+    "no_grad",
+    "ones",
+    "ones_like",
+    "ops",
+    "rand",
+    "randn",
+    "scope",
+    "stack",
+    "walk",
+    "where",
+    "zeros",
+    "zeros_like",
+]

@@ -1,0 +1,208 @@
+"""Backends: which array library holds a tensor's data, and the few things the Array API lacks.
+
+The engine is written against the Python Array API standard: every op gets its namespace ``xp``
+from its inputs' backend and calls only standard functions on it. NumPy (2.1 and later) is its
+own standard namespace; CuPy's comes from ``array-api-compat`` (in the ``cuda`` extra); any other
+library's from ``array.__array_namespace__()``. One code path therefore serves
+NumPy (device ``"cpu"``), CuPy (device ``"cuda"``) and any other standard library, such as
+``array_api_strict`` (device ``"array_api_strict"``), which the test suite uses to prove that
+nothing outside the standard slipped in.
+
+What the standard does not have lives here, in one place:
+
+* ``scatter_add`` — adding values into an array at integer indices, repeated indices summed
+  (the gradient of integer-array indexing, e.g. an embedding lookup);
+* random numbers — one NumPy generator seeded by :func:`manual_seed`, so the same seed gives the
+  same numbers on every device;
+* moving arrays between libraries (``to_numpy`` / ``from_numpy``).
+
+Example:
+    >>> import numpy as np
+    >>> backend_of(np.zeros(3)).device
+    'cpu'
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+FLOAT_DTYPES = ("float32", "float64")
+DEFAULT_FLOAT = "float32"
+
+
+class DeviceError(RuntimeError):
+    """Raised when a device is unavailable or tensors on different devices meet."""
+
+
+class Backend:
+    """One array library: its Array API namespace ``xp`` and the helpers the standard lacks."""
+
+    def __init__(self, device: str, xp: Any):
+        self.device = device
+        self.xp = xp
+
+    def __repr__(self) -> str:
+        return f"Backend({self.device!r})"
+
+    # --- dtypes -----------------------------------------------------------------------------
+    def dtype(self, name_or_dtype: Any) -> Any:
+        """The library's dtype object for ``"float32"``, ``np.float64``, an existing dtype, ..."""
+        if isinstance(name_or_dtype, str):
+            name = name_or_dtype
+        else:
+            name = dtype_name(name_or_dtype)
+        try:
+            return getattr(self.xp, name)
+        except AttributeError:
+            raise TypeError(f"dtype {name_or_dtype!r} is not available on device {self.device!r}") from None
+
+    # --- moving data ------------------------------------------------------------------------
+    def from_numpy(self, array: np.ndarray) -> Any:
+        return self.xp.asarray(array)
+
+    def to_numpy(self, array: Any) -> np.ndarray:
+        return np.asarray(array)
+
+    # --- what the standard lacks ------------------------------------------------------------
+    def scatter_add(self, target: Any, index: tuple, values: Any) -> None:
+        """``target[index] += values`` in place, where repeated integer indices add up.
+
+        Generic fallback, standard functions only: the index must be one integer array on
+        the leading axis (``index == (idx, ...)``), as in an embedding lookup. Each value row is
+        added through a one-hot matrix: ``target += onehot(idx)^T @ values``.
+        """
+        xp = self.xp
+        idx = index[0]
+        if len(index) != 2 or index[1] is not Ellipsis or not hasattr(idx, "shape"):
+            raise NotImplementedError(
+                f"scatter_add on device {self.device!r} supports one integer array on the "
+                f"leading axis, got index {index!r}"
+            )
+        n = target.shape[0]
+        flat_idx = xp.reshape(idx, (-1,))
+        rows = xp.reshape(values, (flat_idx.shape[0], -1))
+        onehot = xp.astype(flat_idx[:, None] == xp.arange(n)[None, :], rows.dtype)
+        target += xp.reshape(xp.matmul(onehot.mT, rows), target.shape)
+
+    def random(self, kind: str, shape: tuple, dtype: str) -> Any:
+        """``kind`` is ``"normal"`` or ``"uniform"``; drawn from the global seeded generator."""
+        draw = _generator.standard_normal if kind == "normal" else _generator.random
+        return self.from_numpy(draw(shape).astype(dtype))
+
+
+class NumpyBackend(Backend):
+    def scatter_add(self, target, index, values):
+        np.add.at(target, index, values)
+
+    def from_numpy(self, array):
+        return array
+
+
+class CupyBackend(Backend):
+    def scatter_add(self, target, index, values):
+        import cupyx
+
+        cupyx.scatter_add(target, index, values)
+
+    def to_numpy(self, array):
+        return array.get()
+
+
+_BY_DEVICE: dict[str, Backend] = {}
+_BY_ARRAY_TYPE: dict[type, Backend] = {}
+_generator = np.random.default_rng(0)
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the generator behind ``randn``, ``rand``, dropout and layer initialisation.
+
+    Example:
+        >>> manual_seed(0)
+    """
+    global _generator
+    _generator = np.random.default_rng(seed)
+
+
+def numpy_generator() -> np.random.Generator:
+    """The global generator (for code that needs NumPy random numbers, e.g. shuffling data)."""
+    return _generator
+
+
+def get_backend(device: str | None) -> Backend:
+    """The backend for a device name: ``"cpu"`` (NumPy), ``"cuda"`` (CuPy), ``"array_api_strict"``."""
+    device = "cpu" if device is None else str(device)
+    backend = _BY_DEVICE.get(device)
+    if backend is not None:
+        return backend
+    if device == "cpu":
+        backend = NumpyBackend("cpu", np)
+        array_type = np.ndarray
+    elif device in ("cuda", "gpu"):
+        try:
+            import array_api_compat
+            import cupy
+        except ImportError:
+            raise DeviceError(
+                "device 'cuda' needs CuPy, which is not installed: "
+                "pip install 'tinygrad-rnn[cuda]' (on a machine with an NVIDIA GPU and CUDA 12)"
+            ) from None
+        try:
+            cupy.cuda.runtime.getDeviceCount()
+        except Exception as error:  # noqa: BLE001 - CuPy raises several types here
+            raise DeviceError(f"device 'cuda': CuPy is installed but no GPU is usable ({error})") from None
+        backend = CupyBackend("cuda", array_api_compat.array_namespace(cupy.zeros(0)))
+        array_type = cupy.ndarray
+    elif device == "array_api_strict":
+        import array_api_strict
+
+        backend = Backend("array_api_strict", array_api_strict)
+        array_type = type(array_api_strict.asarray(0.0))
+    else:
+        raise DeviceError(f"unknown device {device!r}: use 'cpu', 'cuda' or 'array_api_strict'")
+    _BY_DEVICE[device] = backend
+    _BY_ARRAY_TYPE[array_type] = backend
+    return backend
+
+
+def backend_of(array: Any) -> Backend:
+    """The backend an array belongs to (NumPy, CuPy, array-api-strict, or any standard library)."""
+    backend = _BY_ARRAY_TYPE.get(type(array))
+    if backend is not None:
+        return backend
+    module = type(array).__module__.split(".")[0]
+    if isinstance(array, np.ndarray):
+        return get_backend("cpu")
+    if module == "cupy":
+        return get_backend("cuda")
+    if not hasattr(array, "__array_namespace__"):
+        raise TypeError(f"{type(array).__name__} is not an array of a library following the Array API standard")
+    xp = array.__array_namespace__()
+    name = xp.__name__.split(".")[0]
+    if name == "array_api_strict":
+        return get_backend("array_api_strict")
+    backend = _BY_DEVICE.setdefault(name, Backend(name, xp))
+    _BY_ARRAY_TYPE[type(array)] = backend
+    return backend
+
+
+_DTYPE_NAMES: dict[Any, str] = {}
+
+
+def dtype_name(dtype: Any) -> str:
+    """``"float32"`` for ``np.float32``, ``np.dtype('float32')``, ``array_api_strict.float32``, ..."""
+    if isinstance(dtype, str):
+        return dtype
+    name = _DTYPE_NAMES.get(dtype)
+    if name is None:
+        try:
+            name = np.dtype(dtype).name
+        except Exception:  # noqa: BLE001 - a non-NumPy dtype object
+            name = str(dtype).rsplit(".", 1)[-1]
+        _DTYPE_NAMES[dtype] = name
+    return name
+
+
+def is_float(dtype: Any) -> bool:
+    return dtype_name(dtype) in FLOAT_DTYPES

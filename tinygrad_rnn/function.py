@@ -1,0 +1,167 @@
+"""Function: how a differentiable op is defined, and how it is recorded.
+
+An op is a subclass of :class:`Function` with two methods side by side:
+
+* ``forward(self, *arrays, **params)`` computes the output from backend arrays (NumPy, CuPy, ...)
+  using only the Array API namespace ``self.xp``, and states what backward will need with
+  ``self.save_for_backward(...)``;
+* ``backward(self, grad)`` receives dL/d(output) and returns dL/d(input) for every input, in
+  order (``None`` for an input that needs no gradient; ``self.needs_input_grad`` tells which).
+
+A gradient may have the output's broadcast shape: the engine sums it back to the input's shape
+in one place (:func:`tinygrad_rnn.autograd.unbroadcast`), so no op has to.
+
+``MyOp.apply(*tensors, **params)`` runs forward and, when gradients are wanted, records the
+instance as the output's ``grad_fn``: the instance *is* the backward context.
+
+Example — a cube op, written the way the library writes its own::
+
+    >>> from tinygrad_rnn import Function, Tensor
+    >>> class Cube(Function):
+    ...     '''y = x^3;  dL/dx = dL/dy * 3 x^2'''
+    ...     def forward(self, x):
+    ...         self.save_for_backward(x)
+    ...         return x * x * x
+    ...     def backward(self, grad):
+    ...         (x,) = self.saved
+    ...         return (grad * 3 * x * x,)
+    >>> x = Tensor([2.0], requires_grad=True)
+    >>> Cube.apply(x).sum().backward()
+    >>> x.grad.item()
+    12.0
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from . import backend as _backend
+from . import scope as _scope
+
+_grad_enabled = True
+
+
+class no_grad:
+    """Context manager (or decorator) in which ops record nothing: no graph, no saved arrays.
+
+    Example:
+        >>> from tinygrad_rnn import Tensor, no_grad
+        >>> w = Tensor([1.0], requires_grad=True)
+        >>> with no_grad():
+        ...     y = w * 2
+        >>> y.requires_grad
+        False
+    """
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self._previous = _grad_enabled
+        _grad_enabled = False
+
+    def __exit__(self, *exc: Any) -> None:
+        global _grad_enabled
+        _grad_enabled = self._previous
+
+    def __call__(self, fn: Callable) -> Callable:
+        @functools.wraps(fn)
+        def without_grad(*args: Any, **kwargs: Any) -> Any:
+            with no_grad():
+                return fn(*args, **kwargs)
+
+        return without_grad
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled
+
+
+class Function:
+    """Base class of every differentiable op. See the module docstring for how to write one."""
+
+    #: The op's name in graphs and error messages; defaults to the lower-cased class name.
+    name: str = ""
+
+    inputs: tuple  # the input Tensors (the node's parents in the graph)
+    saved: tuple | None  # what forward kept for backward; None once backward has freed it
+    needs_input_grad: tuple  # one bool per input
+    xp: Any  # the Array API namespace of the inputs
+    scope: str  # the scope path the op was recorded in
+    freed: bool  # True once a backward without retain_graph released ``saved``
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if not cls.__dict__.get("name"):
+            cls.name = cls.__name__.lower()
+
+    # --- the two methods an op defines -------------------------------------------------------
+    def forward(self, *arrays: Any, **params: Any) -> Any:
+        raise NotImplementedError
+
+    def backward(self, grad: Any) -> tuple:
+        raise NotImplementedError(f"{self.name}: backward is not defined")
+
+    def save_for_backward(self, *values: Any) -> None:
+        """Keep what backward needs (arrays or small Python values); freed after backward."""
+        self.saved = values
+
+    # --- running and recording ---------------------------------------------------------------
+    @classmethod
+    def apply(cls, *inputs: Any, **params: Any) -> Any:
+        """Run the op on Tensors and record it when any input requires grad."""
+        ctx = cls.__new__(cls)
+        first = inputs[0]
+        backend = first._backend
+        arrays = [first.data]
+        if len(inputs) > 1:
+            dtype = first.data.dtype
+            for other in inputs[1:]:
+                if other._backend is not backend:
+                    raise _backend.DeviceError(
+                        f"{cls.name}: tensors on different devices: {first.device!r} and "
+                        f"{other.device!r}; move one with .to({first.device!r}) first"
+                    )
+                arrays.append(other.data)
+                if other.data.dtype != dtype:
+                    arrays = _common_dtype(cls.name, inputs, backend)
+                    break
+        ctx.xp = backend.xp
+        requires_grad = _grad_enabled and any(t.requires_grad for t in inputs)
+        if requires_grad:
+            ctx.inputs = inputs
+            ctx.needs_input_grad = tuple(t.requires_grad for t in inputs)
+            ctx.scope = _scope._current
+            ctx.freed = False
+        else:
+            ctx.needs_input_grad = (False,) * len(inputs)
+        out = ctx.forward(*arrays, **params)
+        return Tensor._make(out, backend, ctx if requires_grad else None)
+
+    def __repr__(self) -> str:
+        return f"<{self.name} at {getattr(self, 'scope', '') or 'top level'}>"
+
+
+def _common_dtype(op: str, inputs: tuple, backend: Any) -> list:
+    """Arrays of ``inputs`` in one dtype, by the library's one rule for mixed dtypes.
+
+    Rule: floating dtypes never mix silently — float32 with float64 is an error (convert one
+    with ``.float()`` or ``.double()``). Integer and bool operands take the floating operand's
+    dtype, so ``int_tensor * float32_tensor`` is float32. Integers of different widths follow
+    the array library's own promotion.
+    """
+    float_names = {_backend.dtype_name(t.dtype) for t in inputs if _backend.is_float(t.dtype)}
+    if len(float_names) > 1:
+        described = ", ".join(f"{t.shape} {_backend.dtype_name(t.dtype)}" for t in inputs)
+        raise TypeError(
+            f"{op}: cannot mix float32 and float64 tensors ({described}); tinygrad_rnn never "
+            "upcasts silently: convert one with .float() or .double() first"
+        )
+    if not float_names:
+        return [t.data for t in inputs]
+    target = backend.dtype(float_names.pop())
+    xp = backend.xp
+    return [t.data if t.data.dtype == target else xp.astype(t.data, target) for t in inputs]
+
+
+from .tensor import Tensor  # noqa: E402  (tensor.py imports the ops, which import this module)

@@ -1,0 +1,175 @@
+"""Elementwise ops of two (or three) operands, with NumPy broadcasting.
+
+Each backward returns gradients in the broadcast output shape; the engine sums them back to each
+operand's shape (``autograd.unbroadcast``).
+"""
+
+from __future__ import annotations
+
+from ..function import Function
+
+
+def broadcast_shape(op: str, *shapes: tuple) -> tuple:
+    """The broadcast result shape, or a ValueError naming the op, the shapes and the axis."""
+    ndim = max(len(s) for s in shapes)
+    padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
+    result = []
+    for axis, sizes in enumerate(zip(*padded)):
+        sizes_not_one = {n for n in sizes if n != 1}
+        if len(sizes_not_one) > 1:
+            listed = " and ".join(str(tuple(s)) for s in shapes)
+            raise ValueError(
+                f"{op}: shapes {listed} cannot be broadcast: axis {axis - ndim} has sizes "
+                f"{' vs '.join(str(p[axis]) for p in padded)} (sizes must match or be 1); "
+                "reshape or unsqueeze one operand"
+            )
+        result.append(sizes_not_one.pop() if sizes_not_one else 1)
+    return tuple(result)
+
+
+class Binary(Function):
+    """An elementwise op of two operands: checks that their shapes broadcast."""
+
+    def forward(self, a, b):
+        if a.shape != b.shape:
+            broadcast_shape(self.name, a.shape, b.shape)
+        return self.compute(a, b)
+
+    def compute(self, a, b):
+        raise NotImplementedError
+
+
+class Add(Binary):
+    """y = a + b;  dL/da = dL/dy,  dL/db = dL/dy"""
+
+    def compute(self, a, b):
+        return a + b
+
+    def backward(self, grad):
+        return grad, grad
+
+
+class Sub(Binary):
+    """y = a - b;  dL/da = dL/dy,  dL/db = -dL/dy"""
+
+    def compute(self, a, b):
+        return a - b
+
+    def backward(self, grad):
+        return grad, -grad
+
+
+class Mul(Binary):
+    """y = a * b;  dL/da = dL/dy * b,  dL/db = dL/dy * a"""
+
+    def compute(self, a, b):
+        self.save_for_backward(a, b)
+        return a * b
+
+    def backward(self, grad):
+        a, b = self.saved
+        need_a, need_b = self.needs_input_grad
+        return (grad * b if need_a else None), (grad * a if need_b else None)
+
+
+class Div(Binary):
+    """y = a / b;  dL/da = dL/dy / b,  dL/db = -dL/dy * a / b^2"""
+
+    def compute(self, a, b):
+        self.save_for_backward(a, b)
+        return a / b
+
+    def backward(self, grad):
+        a, b = self.saved
+        need_a, need_b = self.needs_input_grad
+        grad_a = grad / b
+        return (grad_a if need_a else None), (-grad_a * a / b if need_b else None)
+
+
+class Pow(Binary):
+    """y = a ** b;  dL/da = dL/dy * b a^(b-1),  dL/db = dL/dy * y log(a)"""
+
+    def compute(self, a, b):
+        y = a**b
+        self.save_for_backward(a, b, y)
+        return y
+
+    def backward(self, grad):
+        a, b, y = self.saved
+        need_a, need_b = self.needs_input_grad
+        grad_a = grad * b * a ** (b - 1) if need_a else None
+        grad_b = grad * y * self.xp.log(a) if need_b else None  # only defined for a > 0
+        return grad_a, grad_b
+
+
+class Neg(Function):
+    """y = -x;  dL/dx = -dL/dy"""
+
+    def forward(self, x):
+        return -x
+
+    def backward(self, grad):
+        return (-grad,)
+
+
+class Maximum(Binary):
+    """y = max(a, b) elementwise; the gradient goes to the larger operand (half each on a tie)."""
+
+    def compute(self, a, b):
+        self.save_for_backward(a, b)
+        return self.xp.maximum(a, b)
+
+    def backward(self, grad):
+        a, b = self.saved
+        xp = self.xp
+        share_a = xp.astype(a > b, grad.dtype) + 0.5 * xp.astype(a == b, grad.dtype)
+        return grad * share_a, grad * (1 - share_a)
+
+
+class Minimum(Binary):
+    """y = min(a, b) elementwise; the gradient goes to the smaller operand (half each on a tie)."""
+
+    def compute(self, a, b):
+        self.save_for_backward(a, b)
+        return self.xp.minimum(a, b)
+
+    def backward(self, grad):
+        a, b = self.saved
+        xp = self.xp
+        share_a = xp.astype(a < b, grad.dtype) + 0.5 * xp.astype(a == b, grad.dtype)
+        return grad * share_a, grad * (1 - share_a)
+
+
+class Where(Function):
+    """y = a where condition else b;  dL/da = dL/dy where condition,  dL/db = dL/dy elsewhere"""
+
+    def forward(self, a, b, condition):
+        xp = self.xp
+        condition = xp.asarray(condition)
+        if condition.dtype != xp.bool:
+            raise TypeError(f"where: the condition must be a bool array, got dtype {condition.dtype}")
+        broadcast_shape(self.name, condition.shape, a.shape, b.shape)
+        self.save_for_backward(condition)
+        return xp.where(condition, a, b)
+
+    def backward(self, grad):
+        (condition,) = self.saved
+        zero = self.xp.zeros((), dtype=grad.dtype)
+        return self.xp.where(condition, grad, zero), self.xp.where(condition, zero, grad)
+
+
+class Clip(Function):
+    """y = min(max(x, low), high);  dL/dx = dL/dy where low <= x <= high, else 0"""
+
+    def forward(self, x, low, high):
+        self.save_for_backward(x, low, high)
+        return self.xp.clip(x, low, high)
+
+    def backward(self, grad):
+        x, low, high = self.saved
+        inside = self.xp.ones(x.shape, dtype=self.xp.bool)
+        if low is not None:
+            inside = inside & (x >= low)
+        if high is not None:
+            inside = inside & (x <= high)
+        return (grad * self.xp.astype(inside, grad.dtype),)

@@ -1,0 +1,109 @@
+"""Elementwise functions of one tensor, and dtype casts."""
+
+from __future__ import annotations
+
+from ..function import Function
+
+
+class Exp(Function):
+    """y = e^x;  dL/dx = dL/dy * y"""
+
+    def forward(self, x):
+        y = self.xp.exp(x)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, grad):
+        (y,) = self.saved
+        return (grad * y,)
+
+
+class Log(Function):
+    """y = ln x;  dL/dx = dL/dy / x"""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return self.xp.log(x)
+
+    def backward(self, grad):
+        (x,) = self.saved
+        return (grad / x,)
+
+
+class Sqrt(Function):
+    """y = sqrt(x);  dL/dx = dL/dy / (2 y)"""
+
+    def forward(self, x):
+        y = self.xp.sqrt(x)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, grad):
+        (y,) = self.saved
+        return (grad / (2 * y),)
+
+
+class Tanh(Function):
+    """y = tanh x;  dL/dx = dL/dy * (1 - y^2)"""
+
+    def forward(self, x):
+        y = self.xp.tanh(x)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, grad):
+        (y,) = self.saved
+        return (grad * (1 - y * y),)
+
+
+class Sigmoid(Function):
+    """y = 1 / (1 + e^-x);  dL/dx = dL/dy * y (1 - y)"""
+
+    def forward(self, x):
+        xp = self.xp
+        # Stable for large |x|: e^x / (1 + e^x) where x < 0, 1 / (1 + e^-x) elsewhere.
+        e = xp.exp(-xp.abs(x))
+        y = xp.where(x >= 0, xp.ones_like(e), e) / (1 + e)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, grad):
+        (y,) = self.saved
+        return (grad * y * (1 - y),)
+
+
+class Relu(Function):
+    """y = max(x, 0);  dL/dx = dL/dy where x > 0, else 0"""
+
+    def forward(self, x):
+        y = self.xp.maximum(x, 0)
+        self.save_for_backward(y)
+        return y
+
+    def backward(self, grad):
+        (y,) = self.saved
+        return (grad * self.xp.astype(y > 0, grad.dtype),)
+
+
+class Abs(Function):
+    """y = |x|;  dL/dx = dL/dy * sign(x)  (0 at x = 0)"""
+
+    def forward(self, x):
+        self.save_for_backward(x)
+        return self.xp.abs(x)
+
+    def backward(self, grad):
+        (x,) = self.saved
+        return (grad * self.xp.sign(x),)
+
+
+class Cast(Function):
+    """y = x converted to ``dtype``;  dL/dx = dL/dy converted back to x's dtype"""
+
+    def forward(self, x, dtype):
+        self.save_for_backward(x.dtype)
+        return self.xp.astype(x, dtype)
+
+    def backward(self, grad):
+        (dtype,) = self.saved
+        return (self.xp.astype(grad, dtype),)

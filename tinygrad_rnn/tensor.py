@@ -1,0 +1,541 @@
+"""Tensor: an array, the op that made it, and (after backward) its gradient.
+
+Every method here is a thin, explicit front for an op in ``tinygrad_rnn/ops/`` (where forward
+and backward stand side by side) or a short composition of ops. Nothing is patched in at import
+time: what ``a + b`` does is ``Tensor.__add__`` below.
+
+Example:
+    >>> from tinygrad_rnn import Tensor
+    >>> x = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True, name="x")
+    >>> loss = (x @ x).tanh().sum()
+    >>> loss.backward()
+    >>> x.grad.shape
+    (2, 2)
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from . import autograd
+from . import backend as _backend
+from . import scope as _scope
+
+_ids = itertools.count()  # stable node ids: the same program numbers its nodes the same way
+Axis = int | tuple[int, ...] | None
+
+
+class Tensor:
+    """An n-dimensional array that records the ops applied to it, for reverse-mode autodiff.
+
+    Args:
+        data: a Python scalar or (nested) list, a NumPy / CuPy / Array API array, or a Tensor.
+            Python floats become float32; an array keeps its dtype (float64 stays float64).
+        requires_grad: record ops on this tensor and give it a ``.grad`` in backward.
+        dtype: ``"float32"``, ``"float64"``, ``"int64"``, ``"bool"`` or a library dtype.
+        device: ``"cpu"`` (NumPy), ``"cuda"`` (CuPy) or ``"array_api_strict"``; default: the
+            array's own library, else ``"cpu"``.
+        name: shown in graphs and ``repr``.
+
+    Example:
+        >>> Tensor([1.0, 2.0], requires_grad=True, name="w")
+        Tensor([1., 2.], dtype=float32, requires_grad=True, name='w')
+    """
+
+    __slots__ = (
+        "data",
+        "_backend",
+        "requires_grad",
+        "grad",
+        "_ctx",
+        "id",
+        "name",
+        "scope",
+        "_retains_grad",
+        "__weakref__",
+    )
+    __array_priority__ = 1000  # make ``ndarray + Tensor`` call Tensor.__radd__
+
+    def __init__(
+        self,
+        data: Any,
+        requires_grad: bool = False,
+        dtype: Any = None,
+        device: str | None = None,
+        name: str | None = None,
+    ):
+        if isinstance(data, Tensor):
+            data = data.data
+        if hasattr(data, "__array_namespace__") and not isinstance(data, np.generic):
+            backend = _backend.backend_of(data)
+        else:
+            data = _from_python(data)
+            backend = _backend.get_backend("cpu")
+        if device is not None and str(device) != backend.device:
+            target = _backend.get_backend(device)
+            data = target.from_numpy(backend.to_numpy(data))
+            backend = target
+        if dtype is not None:
+            wanted = backend.dtype(dtype)
+            if data.dtype != wanted:
+                data = backend.xp.astype(data, wanted)
+        self._init(data, backend, None)
+        self.name = name
+        if requires_grad:
+            self.requires_grad_()
+
+    def _init(self, data: Any, backend: Any, ctx: Any) -> None:
+        if type(data) is not np.ndarray and isinstance(data, np.generic):
+            data = np.asarray(data)  # NumPy turns 0-d results into scalars; keep arrays
+        self.data = data
+        self._backend = backend
+        self._ctx = ctx
+        self.requires_grad = ctx is not None
+        self.grad = None
+        self.id = next(_ids)
+        self.name = None
+        self.scope = _scope._current
+        self._retains_grad = False
+
+    @classmethod
+    def _make(cls, data: Any, backend: Any, ctx: Any) -> Tensor:
+        """Wrap an op's output array without the checks of ``__init__`` (the engine's path)."""
+        tensor = cls.__new__(cls)
+        tensor._init(data, backend, ctx)
+        return tensor
+
+    # --- what a tensor is -------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple[int, ...]:
+        return tuple(self.data.shape)
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def dtype(self) -> Any:
+        return self.data.dtype
+
+    @property
+    def device(self) -> str:
+        return self._backend.device
+
+    @property
+    def xp(self) -> Any:
+        """The Array API namespace of the data (``numpy``-like module)."""
+        return self._backend.xp
+
+    @property
+    def is_leaf(self) -> bool:
+        """True for tensors not made by a recorded op (inputs, parameters)."""
+        return self._ctx is None
+
+    @property
+    def grad_fn(self) -> Any:
+        """The recorded op (a Function instance) that made this tensor, or None."""
+        return self._ctx
+
+    @property
+    def op(self) -> str | None:
+        """The name of the recorded op that made this tensor (None for a leaf)."""
+        return None if self._ctx is None else self._ctx.name
+
+    @property
+    def inputs(self) -> tuple[Tensor, ...]:
+        """The tensors the recorded op was applied to (empty for a leaf)."""
+        return () if self._ctx is None else self._ctx.inputs
+
+    def __len__(self) -> int:
+        if self.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.shape[0]
+
+    def size(self, axis: int | None = None) -> Any:
+        return self.shape if axis is None else self.shape[axis]
+
+    def numel(self) -> int:
+        return math.prod(self.shape)
+
+    def item(self) -> float | int | bool:
+        if self.numel() != 1:
+            raise ValueError(f"item: only a tensor with one element has an item, shape is {self.shape}")
+        return self.numpy().reshape(()).item()
+
+    def numpy(self) -> np.ndarray:
+        """The data as a NumPy array (copied from the GPU where needed; shares memory on CPU)."""
+        return self._backend.to_numpy(self.data)
+
+    def tolist(self) -> Any:
+        return self.numpy().tolist()
+
+    def __repr__(self) -> str:
+        body = np.array2string(self.numpy(), separator=", ", prefix="Tensor(", threshold=20)
+        extras = [f"dtype={_backend.dtype_name(self.dtype)}"]
+        if self.device != "cpu":
+            extras.append(f"device={self.device!r}")
+        if self._ctx is not None:
+            extras.append(f"op={self._ctx.name}")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        if self.name:
+            extras.append(f"name={self.name!r}")
+        return f"Tensor({body}, {', '.join(extras)})"
+
+    def __bool__(self) -> bool:
+        return bool(self.item())
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    __hash__ = object.__hash__  # tensors are hashed by identity (== is elementwise)
+
+    # --- autodiff ---------------------------------------------------------------------------
+    def backward(self, grad: Tensor | Any = None, retain_graph: bool = False) -> None:
+        """Accumulate the gradient of this tensor into ``.grad`` of every leaf behind it.
+
+        Args:
+            grad: dL/d(self); may be omitted only for a one-element tensor (a loss).
+            retain_graph: keep the ops' saved arrays, so that backward can run again.
+        """
+        if not self.requires_grad:
+            raise RuntimeError(
+                "backward: this tensor does not require grad, so no graph was recorded; "
+                "create the leaves with requires_grad=True (and not inside no_grad())"
+            )
+        if grad is None:
+            if self.numel() != 1:
+                raise RuntimeError(
+                    f"backward: a tensor of shape {self.shape} is not a scalar; pass grad= "
+                    "(dL/d(this tensor), same shape) or reduce it first, e.g. .sum()"
+                )
+            seed = self.xp.ones(self.data.shape, dtype=self.dtype)
+        else:
+            seed = grad.data if isinstance(grad, Tensor) else self._backend.xp.asarray(grad)
+            if tuple(seed.shape) != self.shape or seed.dtype != self.dtype:
+                raise ValueError(
+                    f"backward: grad has shape {tuple(seed.shape)} and dtype {seed.dtype}, "
+                    f"but the tensor has shape {self.shape} and dtype {self.dtype}"
+                )
+        autograd.backward(self, seed, retain_graph)
+
+    def detach(self) -> Tensor:
+        """The same data, cut from the graph (gradients do not flow through it)."""
+        return Tensor._make(self.data, self._backend, None)
+
+    def requires_grad_(self, requires_grad: bool = True) -> Tensor:
+        if requires_grad and not _backend.is_float(self.dtype):
+            raise TypeError(
+                f"requires_grad=True needs a floating tensor, got dtype {self.dtype} "
+                f"(shape {self.shape}); create it with dtype='float32' or call .float() first"
+            )
+        if self._ctx is not None and not requires_grad:
+            raise RuntimeError("requires_grad_: use .detach() to cut a non-leaf tensor from the graph")
+        self.requires_grad = requires_grad
+        return self
+
+    def retain_grad(self) -> Tensor:
+        """Keep ``.grad`` on this non-leaf tensor in backward (leaves always keep it)."""
+        self._retains_grad = True
+        return self
+
+    def zero_grad(self) -> None:
+        self.grad = None
+
+    # --- devices and dtypes ----------------------------------------------------------------
+    def to(self, device_or_dtype: str | Any) -> Tensor:
+        """Move to a device (``"cpu"``, ``"cuda"``) or cast to a dtype (``"float64"``).
+
+        A cast is differentiable; a device move gives a new leaf with the same values.
+        """
+        target = str(device_or_dtype)
+        if target in ("cpu", "cuda", "gpu", "array_api_strict"):
+            if target == self.device:
+                return self
+            moved = Tensor(self, device=target, name=self.name)
+            return moved.requires_grad_() if self.requires_grad else moved
+        return ops.unary.Cast.apply(self, dtype=self._backend.dtype(device_or_dtype))
+
+    def float(self) -> Tensor:
+        return self.to("float32")
+
+    def double(self) -> Tensor:
+        return self.to("float64")
+
+    def cpu(self) -> Tensor:
+        return self.to("cpu")
+
+    # --- arithmetic: a Python scalar takes the tensor's dtype ------------------------------
+    def _operand(self, other: Any) -> Tensor:
+        if isinstance(other, Tensor):
+            return other
+        if isinstance(other, (bool, int, float)):
+            dtype = self.dtype
+            if isinstance(other, float) and not _backend.is_float(dtype):
+                dtype = _backend.DEFAULT_FLOAT  # int tensor * 0.5 -> float32, never truncated
+            return Tensor._make(self.xp.asarray(other, dtype=self._backend.dtype(dtype)), self._backend, None)
+        return Tensor(other, device=self.device)
+
+    def __add__(self, other: Any) -> Tensor:
+        return ops.arithmetic.Add.apply(self, self._operand(other))
+
+    def __radd__(self, other: Any) -> Tensor:
+        return ops.arithmetic.Add.apply(self._operand(other), self)
+
+    def __sub__(self, other: Any) -> Tensor:
+        return ops.arithmetic.Sub.apply(self, self._operand(other))
+
+    def __rsub__(self, other: Any) -> Tensor:
+        return ops.arithmetic.Sub.apply(self._operand(other), self)
+
+    def __mul__(self, other: Any) -> Tensor:
+        return ops.arithmetic.Mul.apply(self, self._operand(other))
+
+    def __rmul__(self, other: Any) -> Tensor:
+        return ops.arithmetic.Mul.apply(self._operand(other), self)
+
+    def __truediv__(self, other: Any) -> Tensor:
+        return ops.arithmetic.Div.apply(self, self._operand(other))
+
+    def __rtruediv__(self, other: Any) -> Tensor:
+        return ops.arithmetic.Div.apply(self._operand(other), self)
+
+    def __pow__(self, other: Any) -> Tensor:
+        return ops.arithmetic.Pow.apply(self, self._operand(other))
+
+    def __rpow__(self, other: Any) -> Tensor:
+        return ops.arithmetic.Pow.apply(self._operand(other), self)
+
+    def __neg__(self) -> Tensor:
+        return ops.arithmetic.Neg.apply(self)
+
+    def __matmul__(self, other: Any) -> Tensor:
+        return ops.linalg.MatMul.apply(self, self._operand(other))
+
+    def __rmatmul__(self, other: Any) -> Tensor:
+        return ops.linalg.MatMul.apply(self._operand(other), self)
+
+    def matmul(self, other: Any) -> Tensor:
+        return self @ other
+
+    def maximum(self, other: Any) -> Tensor:
+        return ops.arithmetic.Maximum.apply(self, self._operand(other))
+
+    def minimum(self, other: Any) -> Tensor:
+        return ops.arithmetic.Minimum.apply(self, self._operand(other))
+
+    def clip(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
+        return ops.arithmetic.Clip.apply(self, low=min, high=max)
+
+    clamp = clip
+
+    # --- comparisons: not differentiable, return bool tensors -----------------------------
+    def _compare(self, other: Any, compare: Any) -> Tensor:
+        other = self._operand(other)
+        return Tensor._make(compare(self.data, other.data), self._backend, None)
+
+    def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, lambda a, b: a == b)
+
+    def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
+        return self._compare(other, lambda a, b: a != b)
+
+    def __lt__(self, other: Any) -> Tensor:
+        return self._compare(other, lambda a, b: a < b)
+
+    def __le__(self, other: Any) -> Tensor:
+        return self._compare(other, lambda a, b: a <= b)
+
+    def __gt__(self, other: Any) -> Tensor:
+        return self._compare(other, lambda a, b: a > b)
+
+    def __ge__(self, other: Any) -> Tensor:
+        return self._compare(other, lambda a, b: a >= b)
+
+    def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        return Tensor._make(self.xp.argmax(self.data, axis=axis, keepdims=keepdims), self._backend, None)
+
+    def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        return Tensor._make(self.xp.argmin(self.data, axis=axis, keepdims=keepdims), self._backend, None)
+
+    # --- elementwise functions -------------------------------------------------------------
+    def exp(self) -> Tensor:
+        return ops.unary.Exp.apply(self)
+
+    def log(self) -> Tensor:
+        return ops.unary.Log.apply(self)
+
+    def sqrt(self) -> Tensor:
+        return ops.unary.Sqrt.apply(self)
+
+    def tanh(self) -> Tensor:
+        return ops.unary.Tanh.apply(self)
+
+    def sigmoid(self) -> Tensor:
+        return ops.unary.Sigmoid.apply(self)
+
+    def relu(self) -> Tensor:
+        return ops.unary.Relu.apply(self)
+
+    def abs(self) -> Tensor:
+        return ops.unary.Abs.apply(self)
+
+    __abs__ = abs
+
+    # --- reductions ------------------------------------------------------------------------
+    def sum(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return ops.reduce.Sum.apply(self, axis=axis, keepdims=keepdims)
+
+    def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return self.sum(axis, keepdims) / _count(self.shape, axis)
+
+    def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return ops.reduce.Max.apply(self, axis=axis, keepdims=keepdims)
+
+    def min(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return ops.reduce.Min.apply(self, axis=axis, keepdims=keepdims)
+
+    def var(self, axis: Axis = None, keepdims: bool = False, correction: int = 1) -> Tensor:
+        """Variance, sum((x - mean)^2) / (N - correction); ``correction=1`` as in PyTorch."""
+        deviation = self - self.mean(axis, keepdims=True)
+        return (deviation * deviation).sum(axis, keepdims) / (_count(self.shape, axis) - correction)
+
+    def logsumexp(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
+        return ops.reduce.LogSumExp.apply(self, axis=axis, keepdims=keepdims)
+
+    def softmax(self, axis: int = -1) -> Tensor:
+        return ops.reduce.Softmax.apply(self, axis=axis)
+
+    def log_softmax(self, axis: int = -1) -> Tensor:
+        return ops.reduce.LogSoftmax.apply(self, axis=axis)
+
+    # --- shape -----------------------------------------------------------------------------
+    def reshape(self, *shape: int | Sequence[int]) -> Tensor:
+        shape = _shape_args(shape)
+        return ops.shape.Reshape.apply(self, shape=shape)
+
+    view = reshape
+
+    def flatten(self, start: int = 0, end: int = -1) -> Tensor:
+        if self.ndim == 0:
+            return self.reshape(1)
+        start, end = start % self.ndim, end % self.ndim
+        return self.reshape(*self.shape[:start], -1, *self.shape[end + 1 :])
+
+    def permute(self, *axes: int | Sequence[int]) -> Tensor:
+        return ops.shape.Permute.apply(self, axes=_shape_args(axes))
+
+    def transpose(self, axis0: int = -2, axis1: int = -1) -> Tensor:
+        axes = list(range(self.ndim))
+        axes[axis0], axes[axis1] = axes[axis1], axes[axis0]
+        return self.permute(axes)
+
+    @property
+    def T(self) -> Tensor:  # noqa: N802 - the usual name
+        """All axes reversed (the matrix transpose for 2-D)."""
+        return self.permute(tuple(reversed(range(self.ndim))))
+
+    def squeeze(self, axis: Axis = None) -> Tensor:
+        axes = range(self.ndim) if axis is None else (axis,) if isinstance(axis, int) else axis
+        axes = {a % self.ndim for a in axes if self.shape[a] == 1}
+        return self.reshape(*(n for i, n in enumerate(self.shape) if i not in axes))
+
+    def unsqueeze(self, axis: int) -> Tensor:
+        axis = axis % (self.ndim + 1)
+        return self.reshape(*self.shape[:axis], 1, *self.shape[axis:])
+
+    def expand(self, *shape: int | Sequence[int]) -> Tensor:
+        shape = _shape_args(shape)
+        shape = tuple(n if n != -1 else self.shape[i - len(shape) + self.ndim] for i, n in enumerate(shape))
+        return ops.shape.Expand.apply(self, shape=shape)
+
+    def __getitem__(self, key: Any) -> Tensor:
+        return ops.shape.GetItem.apply(self, key=key)
+
+    def pad(self, widths: Sequence[tuple[int, int]], value: float = 0.0) -> Tensor:
+        """Pad with ``value``; ``widths`` holds one ``(before, after)`` pair per leading axis."""
+        return ops.shape.Pad.apply(self, widths=tuple(tuple(w) for w in widths), value=value)
+
+    def split(self, size_or_sizes: int | Sequence[int], axis: int = 0) -> tuple[Tensor, ...]:
+        """Pieces of ``size`` along ``axis`` (the last one may be shorter), or of given sizes."""
+        length = self.shape[axis]
+        if isinstance(size_or_sizes, int):
+            sizes = [size_or_sizes] * (length // size_or_sizes)
+            if length % size_or_sizes:
+                sizes.append(length % size_or_sizes)
+        else:
+            sizes = list(size_or_sizes)
+            if sum(sizes) != length:
+                raise ValueError(f"split: sizes {sizes} do not add up to {length} (axis {axis} of {self.shape})")
+        before = (slice(None),) * (axis % self.ndim)
+        starts = itertools.accumulate([0, *sizes])
+        return tuple(self[(*before, slice(a, a + n))] for a, n in zip(starts, sizes))
+
+    def chunk(self, chunks: int, axis: int = 0) -> tuple[Tensor, ...]:
+        return self.split(-(-self.shape[axis] // chunks), axis)
+
+    def unbind(self, axis: int = 0) -> tuple[Tensor, ...]:
+        before = (slice(None),) * (axis % self.ndim)
+        return tuple(self[(*before, i)] for i in range(self.shape[axis]))
+
+
+def _count(shape: tuple, axis: Axis) -> int:
+    """How many elements a reduction over ``axis`` combines into each result."""
+    if axis is None:
+        return math.prod(shape)
+    axes = (axis,) if isinstance(axis, int) else axis
+    return math.prod(shape[a] for a in axes)
+
+
+def _shape_args(args: tuple) -> tuple[int, ...]:
+    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike."""
+    if len(args) == 1 and not isinstance(args[0], int):
+        return tuple(args[0])
+    return tuple(args)
+
+
+def _from_python(data: Any) -> np.ndarray:
+    """A NumPy array from Python data, with clear errors; Python floats become float32."""
+    try:
+        array = np.asarray(data)
+    except ValueError as error:
+        raise ValueError(f"Tensor: the data is ragged (rows of different lengths): {error}") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(
+            f"Tensor: expected numbers (bool, int or float), got data of type {type(data).__name__} "
+            f"that NumPy reads as dtype {array.dtype}"
+        )
+    if array.dtype == np.float64 and not isinstance(data, np.floating):
+        array = array.astype(np.float32)  # Python floats default to float32, as in PyTorch
+    return array
+
+
+def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis."""
+    return ops.shape.Cat.apply(*tensors, axis=axis)
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along a new axis."""
+    return cat([t.unsqueeze(axis) for t in tensors], axis=axis)
+
+
+def where(condition: Tensor | Any, a: Tensor | Any, b: Tensor | Any) -> Tensor:
+    """``a`` where ``condition`` holds, else ``b`` (differentiable in ``a`` and ``b``)."""
+    condition = condition.data if isinstance(condition, Tensor) else condition
+    if not isinstance(a, Tensor):
+        a = b._operand(a)
+    if not isinstance(b, Tensor):
+        b = a._operand(b)
+    return ops.arithmetic.Where.apply(a, b, condition=condition)
+
+
+from . import ops  # noqa: E402  (the ops import Function, which imports Tensor)
