@@ -19,7 +19,7 @@ from .creation import arange, eye, full, ones, ones_like, rand, randn, zeros, ze
 from .function import Function, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck
 from .scope import current_scope, scope
-from .tensor import Tensor, cat, stack, where
+from .tensor import Tensor, cat, linear, stack, where
 
 float32 = "float32"
 float64 = "float64"
@@ -44,6 +44,7 @@ __all__ = [
     "gradcheck",
     "int64",
     "is_grad_enabled",
+    "linear",
     "manual_seed",
     "no_grad",
     "ones",

@@ -108,8 +108,14 @@ def walk(*roots: Any) -> Iterator[Any]:
     return iter(topological_order(*roots, only_requires_grad=False))
 
 
-def backward(root: Any, grad: Any, retain_graph: bool) -> None:
-    """Accumulate d(root)/d(leaf), seeded with ``grad`` (an array shaped like ``root``)."""
+def backward(root: Any, grad: Any, retain_graph: bool = False, on_edge: Any = None) -> None:
+    """Accumulate d(root)/d(leaf), seeded with ``grad`` (an array shaped like ``root``).
+
+    ``on_edge(op, parent, grad)``, if given, sees every gradient sent along an edge of the
+    graph, from the op ``op`` (a Function) to its input ``parent``, before it is summed into the
+    parent's buffer: this is how :mod:`tinygrad_rnn.bptt` splits a shared weight's gradient into
+    its per-time-step terms, and how the graph renderer learns each edge's gradient.
+    """
     order = topological_order(root)
     grads: dict[int, Any] = {id(root): grad}
     owned: set[int] = set()  # buffers created here, safe to add into in place
@@ -137,6 +143,8 @@ def backward(root: Any, grad: Any, retain_graph: bool) -> None:
         for parent, parent_grad in zip(ctx.inputs, input_grads):
             if parent_grad is None or not parent.requires_grad:
                 continue
+            if on_edge is not None:
+                on_edge(ctx, parent, _dense(parent_grad, parent, xp))
             _accumulate(grads, owned, parent, parent_grad, xp)
 
 
@@ -166,6 +174,15 @@ def _accumulate(grads: dict, owned: set, tensor: Any, g: Any, xp: Any) -> None:
     else:
         grads[key] = buffer + g
         owned.add(key)
+
+
+def _dense(g: Any, tensor: Any, xp: Any) -> Any:
+    """A gradient as a plain array of the tensor's shape (for ``on_edge`` observers)."""
+    if type(g) is SparseGrad:
+        grads: dict = {}
+        _accumulate(grads, set(), tensor, g, xp)
+        return grads[id(tensor)]
+    return unbroadcast(g, tensor.shape, xp)
 
 
 def _store_grad(tensor: Any, g: Any, is_owned: bool) -> None:

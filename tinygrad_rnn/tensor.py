@@ -528,6 +528,12 @@ def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     return cat([t.unsqueeze(axis) for t in tensors], axis=axis)
 
 
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``x @ weight.T + bias`` as one op; ``weight`` has PyTorch's (out_features, in_features) layout."""
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return ops.linalg.Linear.apply(*inputs)
+
+
 def where(condition: Tensor | Any, a: Tensor | Any, b: Tensor | Any) -> Tensor:
     """``a`` where ``condition`` holds, else ``b`` (differentiable in ``a`` and ``b``)."""
     condition = condition.data if isinstance(condition, Tensor) else condition

@@ -1,4 +1,4 @@
-"""Matrix multiplication."""
+"""Matrix multiplication, and the affine map of a linear layer."""
 
 from __future__ import annotations
 
@@ -47,3 +47,38 @@ class MatMul(Function):
             if b.ndim == 1:
                 grad_b = grad_b[..., 0]
         return grad_a, grad_b
+
+
+class Linear(Function):
+    """y = x W^T + b  (x: (..., in), W: (out, in), b: (out,) or absent), as one recorded op;
+    dL/dx = dL/dy W,  dL/dW = sum over leading axes of dL/dy^T x,  dL/db = sum of dL/dy
+
+    One node instead of transpose + matmul + add: the weight is used as stored, in PyTorch's
+    (out, in) layout, so a shared recurrent weight fans out into each time step directly.
+    """
+
+    def forward(self, x, weight, bias=None):
+        if weight.ndim != 2 or x.ndim == 0 or x.shape[-1] != weight.shape[1]:
+            raise ValueError(
+                f"linear: input {tuple(x.shape)} and weight {tuple(weight.shape)}: the input's last dimension "
+                f"must equal the weight's second (weight is (out_features, in_features))"
+            )
+        if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+            raise ValueError(f"linear: bias {tuple(bias.shape)} must have shape ({weight.shape[0]},)")
+        self.save_for_backward(x, weight)
+        y = x @ weight.mT
+        return y if bias is None else y + bias
+
+    def backward(self, grad):
+        x, weight = self.saved
+        xp = self.xp
+        need_x, need_w = self.needs_input_grad[:2]
+        grad_x = grad @ weight if need_x else None
+        grad_w = grad_b = None
+        if need_w or len(self.needs_input_grad) > 2:
+            rows = xp.reshape(grad, (-1, grad.shape[-1]))  # every leading axis is a batch axis
+            if need_w:
+                grad_w = rows.mT @ xp.reshape(x, (-1, x.shape[-1]))
+            if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
+                grad_b = xp.sum(rows, axis=0)
+        return grad_x, grad_w, grad_b

@@ -1,0 +1,3 @@
+"""tinygrad_rnn.nn: modules, layers, recurrent networks and losses, shaped like PyTorch's."""
+
+from .module import Module, Parameter

@@ -1,0 +1,198 @@
+"""nn.Module and nn.Parameter: models as trees of modules holding named parameters.
+
+A module's parameters and sub-modules are found by looking at its attributes: assigning a
+:class:`Parameter` or a :class:`Module` to ``self.something`` registers it under that name, so
+``model.named_parameters()`` yields PyTorch-style dotted names (``encoder.weight_ih_l0``), and
+``state_dict()`` / ``load_state_dict()`` move weights in and out by those names.
+
+Example:
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn import nn
+    >>> class Affine(nn.Module):
+    ...     def __init__(self):
+    ...         super().__init__()
+    ...         self.weight = nn.Parameter(tg.ones(2, 3))
+    ...     def forward(self, x):
+    ...         return x @ self.weight.T
+    >>> model = Affine()
+    >>> [name for name, _ in model.named_parameters()]
+    ['weight']
+    >>> model(tg.ones(1, 3)).shape
+    (1, 2)
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from .. import backend as _backend
+from ..tensor import Tensor
+
+
+class Parameter(Tensor):
+    """A tensor that is a trainable weight: it requires grad and modules register it.
+
+    Example:
+        >>> import tinygrad_rnn as tg
+        >>> Parameter(tg.zeros(3)).requires_grad
+        True
+    """
+
+    __slots__ = ()
+
+    def __init__(self, data: Any, requires_grad: bool = True, name: str | None = None):
+        super().__init__(data, requires_grad=requires_grad, name=name)
+
+    def __repr__(self) -> str:
+        return "Parameter containing:\n" + super().__repr__()
+
+
+class Module:
+    """Base class of every layer and model: subclasses define ``__init__`` and ``forward``."""
+
+    training: bool
+
+    def __init__(self) -> None:
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "training", True)
+
+    # --- registration ----------------------------------------------------------------------
+    def __setattr__(self, name: str, value: Any) -> None:
+        if "_parameters" not in self.__dict__:
+            raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        if isinstance(value, Parameter):
+            self._parameters[name] = value
+            if value.name is None:
+                value.name = name
+        elif isinstance(value, Module):
+            self._modules[name] = value
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name: str) -> None:
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
+        object.__delattr__(self, name)
+
+    def register_parameter(self, name: str, value: Parameter | None) -> None:
+        """Register ``value`` (None for an absent optional parameter, such as a disabled bias)."""
+        if value is None:
+            object.__setattr__(self, name, None)
+        else:
+            setattr(self, name, value)
+
+    # --- running ---------------------------------------------------------------------------
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError(f"{type(self).__name__} does not define forward()")
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.forward(*args, **kwargs)
+
+    def train(self, mode: bool = True) -> Module:
+        """Training mode (dropout active) for this module and all below it."""
+        for module in self.modules():
+            object.__setattr__(module, "training", mode)
+        return self
+
+    def eval(self) -> Module:
+        """Evaluation mode (dropout off)."""
+        return self.train(False)
+
+    # --- walking the tree ------------------------------------------------------------------
+    def named_children(self) -> Iterator[tuple[str, Module]]:
+        yield from self._modules.items()
+
+    def children(self) -> Iterator[Module]:
+        for _, module in self.named_children():
+            yield module
+
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
+        yield prefix, self
+        for name, child in self._modules.items():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def modules(self) -> Iterator[Module]:
+        for _, module in self.named_modules():
+            yield module
+
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter) pairs; a parameter shared by two modules is listed once."""
+        seen: set[int] = set()
+        for module_name, module in self.named_modules(prefix):
+            for name, param in module._parameters.items():
+                if id(param) not in seen:
+                    seen.add(id(param))
+                    yield (f"{module_name}.{name}" if module_name else name), param
+
+    def parameters(self) -> Iterator[Parameter]:
+        for _, param in self.named_parameters():
+            yield param
+
+    def zero_grad(self) -> None:
+        for param in self.parameters():
+            param.grad = None
+
+    def to(self, device: str) -> Module:
+        """Move every parameter to ``device`` (in place, keeping the Parameter objects)."""
+        for param in self.parameters():
+            moved = param.to(device)
+            param.data, param._backend = moved.data, moved._backend
+            if param.grad is not None:
+                param.grad = param.grad.to(device)
+        return self
+
+    # --- state dicts -----------------------------------------------------------------------
+    def state_dict(self) -> OrderedDict[str, Tensor]:
+        """Every parameter by dotted name, detached (the same data, no graph)."""
+        return OrderedDict((name, param.detach()) for name, param in self.named_parameters())
+
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
+        """Copy values into the parameters by name. Values may be Tensors or arrays (NumPy, ...).
+
+        With ``strict`` (the default), missing and unexpected keys are errors; a shape or
+        float-dtype mismatch is always an error. Nothing is changed unless every check passes.
+        """
+        params = dict(self.named_parameters())
+        missing = [k for k in params if k not in state]
+        unexpected = [k for k in state if k not in params]
+        problems = []
+        if strict and missing:
+            problems.append(f"missing keys: {missing}")
+        if strict and unexpected:
+            problems.append(f"unexpected keys: {unexpected}")
+        updates = {}
+        for name, value in state.items():
+            if name not in params:
+                continue
+            param = params[name]
+            array = value.data if isinstance(value, Tensor) else value
+            value_tensor = Tensor(array, device=param.device)
+            if value_tensor.shape != param.shape:
+                problems.append(f"{name}: shape {value_tensor.shape} in the state dict, {param.shape} in the model")
+                continue
+            if _backend.dtype_name(value_tensor.dtype) != _backend.dtype_name(param.dtype):
+                problems.append(
+                    f"{name}: dtype {_backend.dtype_name(value_tensor.dtype)} in the state dict, "
+                    f"{_backend.dtype_name(param.dtype)} in the model (convert one first)"
+                )
+                continue
+            updates[name] = value_tensor.data
+        if problems:
+            raise KeyError(f"load_state_dict for {type(self).__name__}: " + "; ".join(problems))
+        for name, array in updates.items():
+            params[name].data = params[name].xp.asarray(array, copy=True)
+
+    # --- display ---------------------------------------------------------------------------
+    def extra_repr(self) -> str:
+        """What ``repr`` shows inside the parentheses (sizes, options); override in layers."""
+        return ""
+
+    def __repr__(self) -> str:
+        lines = [f"({name}): " + repr(child).replace("\n", "\n  ") for name, child in self._modules.items()]
+        if not lines:
+            return f"{type(self).__name__}({self.extra_repr()})"
+        return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
