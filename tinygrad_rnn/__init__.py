@@ -13,6 +13,7 @@ Example:
 """
 
 from . import autograd, backend, ops
+from .anomaly import AnomalyError, detect_anomaly
 from .autograd import walk
 from .backend import DeviceError, manual_seed
 from .creation import arange, eye, full, ones, ones_like, rand, randn, zeros, zeros_like
@@ -28,7 +29,9 @@ int64 = "int64"
 __version__ = "0.1.0"
 
 __all__ = [
+    "AnomalyError",
     "DeviceError",
+    "detect_anomaly",
     "Function",
     "GradcheckError",
     "Tensor",

@@ -31,6 +31,8 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
+from . import anomaly as _anomaly
+
 
 class SparseGrad:
     """A gradient that is zero except at ``index``, where it equals ``values``.
@@ -136,6 +138,8 @@ def backward(root: Any, grad: Any, retain_graph: bool = False, on_edge: Any = No
                 "over one graph, pass retain_graph=True to the first call"
             )
         input_grads = ctx.backward(g)
+        if _anomaly._enabled:
+            _anomaly.check("backward", ctx, [getattr(x, "values", x) for x in input_grads], ctx.inputs)
         if not retain_graph:
             ctx.saved = None
             ctx.freed = True

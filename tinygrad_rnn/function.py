@@ -37,6 +37,7 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
+from . import anomaly as _anomaly
 from . import backend as _backend
 from . import scope as _scope
 
@@ -136,6 +137,9 @@ class Function:
         else:
             ctx.needs_input_grad = (False,) * len(inputs)
         out = ctx.forward(*arrays, **params)
+        if _anomaly._enabled:
+            ctx.scope = _scope._current
+            _anomaly.check("forward", ctx, (out,), inputs)
         return Tensor._make(out, backend, ctx if requires_grad else None)
 
     def __repr__(self) -> str:

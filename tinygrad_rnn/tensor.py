@@ -57,6 +57,7 @@ class Tensor:
         "name",
         "scope",
         "_retains_grad",
+        "detached_from",
         "__weakref__",
     )
     __array_priority__ = 1000  # make ``ndarray + Tensor`` call Tensor.__radd__
@@ -101,6 +102,7 @@ class Tensor:
         self.name = None
         self.scope = _scope._current
         self._retains_grad = False
+        self.detached_from = None
 
     @classmethod
     def _make(cls, data: Any, backend: Any, ctx: Any) -> Tensor:
@@ -228,8 +230,16 @@ class Tensor:
         autograd.backward(self, seed, retain_graph)
 
     def detach(self) -> Tensor:
-        """The same data, cut from the graph (gradients do not flow through it)."""
-        return Tensor._make(self.data, self._backend, None)
+        """The same data, cut from the graph (gradients do not flow through it).
+
+        The new tensor remembers the ``(id, scope)`` of the tensor it was cut from (not the
+        tensor itself, which would keep the old graph in memory), so a graph picture can draw
+        the cut, e.g. where truncated BPTT detaches the hidden state.
+        """
+        cut = Tensor._make(self.data, self._backend, None)
+        if self._ctx is not None:
+            cut.detached_from = (self.id, self.scope)
+        return cut
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and not _backend.is_float(self.dtype):
