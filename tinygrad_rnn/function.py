@@ -111,31 +111,34 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Any:
         """Run the op on Tensors and record it when any input requires grad."""
-        ctx = cls.__new__(cls)
+        ctx = object.__new__(cls)
         first = inputs[0]
         backend = first._backend
-        arrays = [first.data]
-        if len(inputs) > 1:
-            dtype = first.data.dtype
-            for other in inputs[1:]:
-                if other._backend is not backend:
+        if len(inputs) == 1:
+            arrays = (first.data,)
+            needs_input_grad = (first.requires_grad,)
+        else:
+            arrays, needs, dtype = [], [], first.data.dtype
+            for tensor in inputs:
+                if tensor._backend is not backend:
                     raise _backend.DeviceError(
                         f"{cls.name}: tensors on different devices: {first.device!r} and "
-                        f"{other.device!r}; move one with .to({first.device!r}) first"
+                        f"{tensor.device!r}; move one with .to({first.device!r}) first"
                     )
-                arrays.append(other.data)
-                if other.data.dtype != dtype:
-                    arrays = _common_dtype(cls.name, inputs, backend)
-                    break
+                arrays.append(tensor.data)
+                needs.append(tensor.requires_grad)
+                if tensor.data.dtype != dtype:
+                    dtype = None
+            if dtype is None:
+                arrays = _common_dtype(cls.name, inputs, backend)
+            needs_input_grad = tuple(needs)
         ctx.xp = backend.xp
-        requires_grad = _grad_enabled and any(t.requires_grad for t in inputs)
+        ctx.needs_input_grad = needs_input_grad
+        requires_grad = _grad_enabled and True in needs_input_grad
         if requires_grad:
             ctx.inputs = inputs
-            ctx.needs_input_grad = tuple(t.requires_grad for t in inputs)
             ctx.scope = _scope._current
             ctx.freed = False
-        else:
-            ctx.needs_input_grad = (False,) * len(inputs)
         out = ctx.forward(*arrays, **params)
         if _anomaly._enabled:
             ctx.scope = _scope._current

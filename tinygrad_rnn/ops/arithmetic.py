@@ -31,9 +31,11 @@ class Binary(Function):
     """An elementwise op of two operands: checks that their shapes broadcast."""
 
     def forward(self, a, b):
-        if a.shape != b.shape:
+        try:
+            return self.compute(a, b)
+        except ValueError:  # the array library refused: say which op and which shapes
             broadcast_shape(self.name, a.shape, b.shape)
-        return self.compute(a, b)
+            raise
 
     def compute(self, a, b):
         raise NotImplementedError

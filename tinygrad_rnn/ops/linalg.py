@@ -10,21 +10,22 @@ class MatMul(Function):
     dL/da = dL/dy @ b^T,  dL/db = a^T @ dL/dy"""
 
     def forward(self, a, b):
+        self.save_for_backward(a, b)
+        try:
+            return a @ b
+        except (ValueError, TypeError):  # the array library refused: say which op and which shapes
+            pass
         if a.ndim == 0 or b.ndim == 0:
-            raise ValueError(
-                f"matmul: operands must have at least one dimension, got {tuple(a.shape)} @ {tuple(b.shape)}"
-            )
+            raise ValueError(f"matmul: {tuple(a.shape)} @ {tuple(b.shape)}: operands must have at least one dimension")
         inner_a, inner_b = a.shape[-1], b.shape[0] if b.ndim == 1 else b.shape[-2]
         if inner_a != inner_b:
             raise ValueError(
                 f"matmul: {tuple(a.shape)} @ {tuple(b.shape)}: inner dimensions {inner_a} and {inner_b} differ"
             )
-        if a.ndim > 2 or b.ndim > 2:
-            from .arithmetic import broadcast_shape
+        from .arithmetic import broadcast_shape
 
-            broadcast_shape(self.name, a.shape[:-2], b.shape[:-2])
-        self.save_for_backward(a, b)
-        return a @ b
+        broadcast_shape(f"matmul: {tuple(a.shape)} @ {tuple(b.shape)}: batch dimensions", a.shape[:-2], b.shape[:-2])
+        raise ValueError(f"matmul: cannot multiply {tuple(a.shape)} @ {tuple(b.shape)}")
 
     def backward(self, grad):
         a, b = self.saved
