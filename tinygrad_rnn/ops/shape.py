@@ -66,14 +66,14 @@ class GetItem(Function):
     def forward(self, x, key):
         key = key if isinstance(key, tuple) else (key,)
         key = tuple(self.index_array(k, x) if _is_array_like(k) else k for k in key)
-        if Ellipsis not in key:
+        if not any(k is Ellipsis for k in key):  # `in` would compare arrays elementwise
             key = (*key, Ellipsis)  # the standard asks for every axis to be indexed
         self.advanced = any(hasattr(k, "shape") for k in key)
         # None inserts new axes in y; the gradient buffer of x has none, so drop them there.
         self.key = tuple(k for k in key if k is not None)
         self.inner_shape = None if len(self.key) == len(key) else x[self.key].shape
         try:
-            y = x[key]
+            y = _take_rows(self.xp, x, key[0]) if _is_row_lookup(key) else x[key]
         except IndexError as error:
             raise IndexError(f"getitem: index {key} is out of range for shape {tuple(x.shape)}: {error}") from None
         self.save_for_backward()
@@ -94,6 +94,18 @@ class GetItem(Function):
         if self.inner_shape is not None:
             grad = self.xp.reshape(grad, self.inner_shape)
         return (SparseGrad(self.key, grad, self.advanced),)
+
+
+def _is_row_lookup(key) -> bool:
+    """``x[idx]`` with one integer array ``idx`` on the leading axis (an embedding lookup)."""
+    return len(key) == 2 and hasattr(key[0], "shape") and key[1] is Ellipsis
+
+
+def _take_rows(xp, x, idx):
+    """``x[idx]`` for an integer array ``idx`` of any shape, by the standard's ``take``
+    (the standard does not allow an integer array beside a slice or ``...``)."""
+    rows = xp.take(x, xp.reshape(idx, (-1,)), axis=0)
+    return xp.reshape(rows, (*idx.shape, *x.shape[1:]))
 
 
 def _is_array_like(k) -> bool:
