@@ -12,7 +12,7 @@ Example:
     (1, 1)
 """
 
-from . import autograd, backend, ops
+from . import autograd, backend, ops, optim
 from .anomaly import AnomalyError, detect_anomaly
 from .autograd import walk
 from .backend import DeviceError, manual_seed
@@ -20,6 +20,7 @@ from .creation import arange, eye, full, ones, ones_like, rand, randn, zeros, ze
 from .function import Function, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck
 from .scope import current_scope, scope
+from .serialization import load, save
 from .tensor import Tensor, cat, linear, stack, where
 
 float32 = "float32"
@@ -48,13 +49,16 @@ __all__ = [
     "int64",
     "is_grad_enabled",
     "linear",
+    "load",
     "manual_seed",
     "no_grad",
     "ones",
     "ones_like",
     "ops",
+    "optim",
     "rand",
     "randn",
+    "save",
     "scope",
     "stack",
     "walk",
