@@ -1,0 +1,303 @@
+"""One training step of a char-level RNN and LSTM: tinygrad_rnn against hand-written NumPy and PyTorch.
+
+A step: one-hot inputs (T, B, V) -> recurrent layer (hidden H) -> linear head -> softmax cross-entropy
+at every step (mean over T*B) -> backward -> plain SGD update. float32, one BLAS thread.
+
+Implementations, all checked first to give the same loss and gradients:
+  numpy        hand-written forward + BPTT (input projection, head, loss and weight gradients as one
+               matmul each over all steps; only the recurrence is per step) - the practical limit
+               for a NumPy engine;
+  tinygrad_rnn nn.RNN / nn.LSTM + nn.Linear + F.cross_entropy, gradients by generic backprop;
+  torch        torch.nn.RNN / nn.LSTM (fused kernels);
+  torch-cell   the same cell written from torch ops in a Python loop.
+
+Targets (issue 3): tinygrad_rnn <= 1.2x numpy on the first workload; faster than torch-cell on the
+three workloads; time per step flat from T=500 to T=5000.
+
+Run: python benchmarks/bench_train_step.py [--quick]
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("MKL_NUM_THREADS", "1")
+
+import argparse  # noqa: E402
+import statistics  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+import tinygrad_rnn as tg  # noqa: E402
+
+LR = 0.1
+
+
+# ------------------------------------------------------------------------------------------------
+# Weights and data shared by every implementation (PyTorch layout: W_ih (G*H, V), W_hh (G*H, H)).
+# ------------------------------------------------------------------------------------------------
+def make_problem(kind: str, V: int, H: int, B: int, T: int, seed: int = 0) -> dict:
+    rng = np.random.default_rng(seed)
+    G = 4 if kind == "lstm" else 1
+    k = 1 / np.sqrt(H)
+
+    def u(*shape):
+        return rng.uniform(-k, k, shape).astype(np.float32)
+
+    tokens = rng.integers(0, V, size=(T + 1, B))
+    onehot = np.eye(V, dtype=np.float32)[tokens[:-1]]  # (T, B, V)
+    return dict(
+        kind=kind, V=V, H=H, B=B, T=T, X=onehot, Y=tokens[1:],
+        W_ih=u(G * H, V), W_hh=u(G * H, H), b_ih=u(G * H), b_hh=u(G * H), W_out=u(V, H), b_out=u(V),
+    )  # fmt: skip
+
+
+PARAM_NAMES = ("W_ih", "W_hh", "b_ih", "b_hh", "W_out", "b_out")
+
+
+# ------------------------------------------------------------------------------------------------
+# Hand-written NumPy forward + BPTT.
+# ------------------------------------------------------------------------------------------------
+def sigmoid(x):
+    return 1 / (1 + np.exp(-x))
+
+
+def numpy_step(p: dict, update: bool = True) -> tuple[float, dict]:
+    X, Y, T, B, H, V = p["X"], p["Y"], p["T"], p["B"], p["H"], p["V"]
+    W_ih, W_hh, W_out = p["W_ih"], p["W_hh"], p["W_out"]
+    lstm = p["kind"] == "lstm"
+    # forward: input projection of every step in one matmul, then the recurrence
+    xproj = (X.reshape(T * B, V) @ W_ih.T + (p["b_ih"] + p["b_hh"])).reshape(T, B, -1)
+    hs = np.zeros((T + 1, B, H), np.float32)
+    if lstm:
+        cs = np.zeros((T + 1, B, H), np.float32)
+        gates = np.empty((T, B, 4 * H), np.float32)  # activated i, f, g, o
+        tanh_c = np.empty((T, B, H), np.float32)
+    for t in range(T):
+        z = xproj[t] + hs[t] @ W_hh.T
+        if lstm:
+            i, f, g, o = (sigmoid(z[:, :H]), sigmoid(z[:, H : 2 * H]), np.tanh(z[:, 2 * H : 3 * H]),
+                          sigmoid(z[:, 3 * H :]))  # fmt: skip
+            gates[t] = np.concatenate([i, f, g, o], axis=1)
+            cs[t + 1] = f * cs[t] + i * g
+            tanh_c[t] = np.tanh(cs[t + 1])
+            hs[t + 1] = o * tanh_c[t]
+        else:
+            hs[t + 1] = np.tanh(z)
+    hflat = hs[1:].reshape(T * B, H)
+    logits = hflat @ W_out.T + p["b_out"]
+    shifted = logits - logits.max(axis=1, keepdims=True)
+    logp = shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
+    ys = Y.reshape(-1)
+    loss = -logp[np.arange(T * B), ys].mean()
+    # backward
+    dlogits = np.exp(logp)
+    dlogits[np.arange(T * B), ys] -= 1
+    dlogits /= T * B
+    grads = {"W_out": dlogits.T @ hflat, "b_out": dlogits.sum(axis=0)}
+    dH = (dlogits @ W_out).reshape(T, B, H)
+    dZ = np.empty((T, B, W_hh.shape[0]), np.float32)
+    dh = np.zeros((B, H), np.float32)
+    dc = np.zeros((B, H), np.float32)
+    for t in reversed(range(T)):
+        dh = dh + dH[t]
+        if lstm:
+            i, f, g, o = gates[t, :, :H], gates[t, :, H : 2 * H], gates[t, :, 2 * H : 3 * H], gates[t, :, 3 * H :]
+            do = dh * tanh_c[t]
+            dc = dc + dh * o * (1 - tanh_c[t] ** 2)
+            di, df, dg = dc * g, dc * cs[t], dc * i
+            dc = dc * f
+            dZ[t] = np.concatenate([di * i * (1 - i), df * f * (1 - f), dg * (1 - g * g), do * o * (1 - o)], axis=1)
+        else:
+            dZ[t] = dh * (1 - hs[t + 1] ** 2)
+        dh = dZ[t] @ W_hh
+    dZflat = dZ.reshape(T * B, -1)
+    grads["W_hh"] = dZflat.T @ hs[:-1].reshape(T * B, H)
+    grads["W_ih"] = dZflat.T @ X.reshape(T * B, V)
+    grads["b_ih"] = grads["b_hh"] = dZflat.sum(axis=0)
+    if update:
+        for name in PARAM_NAMES:
+            p[name] -= LR * grads[name]
+    return float(loss), grads
+
+
+# ------------------------------------------------------------------------------------------------
+# tinygrad_rnn: the library's own layers, generic backprop.
+# ------------------------------------------------------------------------------------------------
+def tinygrad_model(p: dict):
+    from tinygrad_rnn import nn
+
+    layer = (nn.LSTM if p["kind"] == "lstm" else nn.RNN)(p["V"], p["H"])
+    head = nn.Linear(p["H"], p["V"])
+    layer.load_state_dict({"weight_ih_l0": p["W_ih"], "weight_hh_l0": p["W_hh"], "bias_ih_l0": p["b_ih"],
+                           "bias_hh_l0": p["b_hh"]})  # fmt: skip
+    head.load_state_dict({"weight": p["W_out"], "bias": p["b_out"]})
+    params = [layer.weight_ih_l0, layer.weight_hh_l0, layer.bias_ih_l0, layer.bias_hh_l0, head.weight, head.bias]
+    return layer, head, params, tg.Tensor(p["X"]), tg.Tensor(p["Y"].reshape(-1))
+
+
+def tinygrad_step(model, update: bool = True) -> float:
+    from tinygrad_rnn.nn import functional as F
+
+    layer, head, params, x, y = model
+    out, _ = layer(x)
+    T, B, H = out.shape
+    loss = F.cross_entropy(head(out.reshape(T * B, H)), y)
+    for q in params:
+        q.grad = None
+    loss.backward()
+    if update:
+        with tg.no_grad():
+            for q in params:
+                q.data -= LR * q.grad.data
+    return loss.item()
+
+
+# ------------------------------------------------------------------------------------------------
+# PyTorch: the fused layers, and the same cell from torch ops.
+# ------------------------------------------------------------------------------------------------
+def torch_model(torch, p: dict, fused: bool):
+    W = {k: torch.tensor(p[k], requires_grad=True) for k in PARAM_NAMES}
+    layer = None
+    if fused:
+        layer = (torch.nn.LSTM if p["kind"] == "lstm" else torch.nn.RNN)(p["V"], p["H"])
+        with torch.no_grad():
+            for ours, theirs in zip(("W_ih", "W_hh", "b_ih", "b_hh"), ("weight_ih_l0", "weight_hh_l0", "bias_ih_l0",
+                                                                         "bias_hh_l0")):  # fmt: skip
+                getattr(layer, theirs).copy_(torch.from_numpy(p[ours]))
+        W.update(W_ih=layer.weight_ih_l0, W_hh=layer.weight_hh_l0, b_ih=layer.bias_ih_l0, b_hh=layer.bias_hh_l0)
+    return W, layer, torch.from_numpy(p["X"]), torch.from_numpy(p["Y"].reshape(-1)), p
+
+
+def torch_step(torch, model, update: bool = True) -> float:
+    W, layer, X, Y, p = model
+    T, B, H = p["T"], p["B"], p["H"]
+    if layer is not None:
+        out, _ = layer(X)
+    else:
+        xproj = X @ W["W_ih"].T + W["b_ih"]  # input projection of all steps at once, as in ours
+        h = torch.zeros(B, H)
+        c = torch.zeros(B, H)
+        outs = []
+        for t in range(T):
+            z = xproj[t] + h @ W["W_hh"].T + W["b_hh"]
+            if p["kind"] == "lstm":
+                i, f, g, o = z.chunk(4, 1)
+                c = torch.sigmoid(f) * c + torch.sigmoid(i) * torch.tanh(g)
+                h = torch.sigmoid(o) * torch.tanh(c)
+            else:
+                h = torch.tanh(z)
+            outs.append(h)
+        out = torch.stack(outs)
+    loss = torch.nn.functional.cross_entropy(out.reshape(T * B, H) @ W["W_out"].T + W["b_out"], Y)
+    for q in W.values():
+        q.grad = None
+    loss.backward()
+    if update:
+        with torch.no_grad():
+            for q in W.values():
+                q -= LR * q.grad
+    return loss.item()
+
+
+# ------------------------------------------------------------------------------------------------
+def check_same_numbers(p: dict, torch) -> float:
+    """Worst relative difference of the gradients between the implementations (before timing)."""
+    loss_np, g_np = numpy_step(dict(p, **{k: p[k].copy() for k in PARAM_NAMES}), update=False)
+    model = tinygrad_model(p)
+    loss_tg = tinygrad_step(model, update=False)
+    worst = abs(loss_tg - loss_np) / abs(loss_np)
+    for name, q in zip(PARAM_NAMES, model[2]):
+        ref = g_np[name]
+        worst = max(worst, float(np.abs(q.grad.numpy() - ref).max() / (np.abs(ref).max() + 1e-12)))
+    if torch is not None:
+        for fused in (True, False):
+            m = torch_model(torch, p, fused)
+            loss_th = torch_step(torch, m, update=False)
+            worst = max(worst, abs(loss_th - loss_np) / abs(loss_np))
+            for name in PARAM_NAMES:
+                ref = g_np[name]
+                diff = np.abs(m[0][name].grad.numpy() - ref).max() / (np.abs(ref).max() + 1e-12)
+                worst = max(worst, float(diff))
+    return worst
+
+
+def bench(p: dict, torch, rounds: int, steps: int) -> dict:
+    fresh = {k: p[k].copy() for k in PARAM_NAMES}
+    runners = {
+        "numpy": (lambda: None, lambda _: numpy_step(dict(p, **fresh))),
+        "tinygrad_rnn": (lambda: tinygrad_model(p), tinygrad_step),
+    }
+    if torch is not None:
+        runners["torch"] = (lambda: torch_model(torch, p, True), lambda m: torch_step(torch, m))
+        runners["torch-cell"] = (lambda: torch_model(torch, p, False), lambda m: torch_step(torch, m))
+    times = {name: [] for name in runners}
+    models = {name: make() for name, (make, _) in runners.items()}
+    for name, (_, step) in runners.items():  # warm-up
+        step(models[name])
+    for _ in range(rounds):  # interleaved rounds: each implementation sees the same machine load
+        for name, (_, step) in runners.items():
+            start = time.perf_counter()
+            for _ in range(steps):
+                step(models[name])
+            times[name].append((time.perf_counter() - start) / steps)
+    return {name: statistics.median(v) for name, v in times.items()}
+
+
+WORKLOADS = [  # (label, V, H, B, T)
+    ("vocab 65, hidden 128, batch 32, T 50", 65, 128, 32, 50),
+    ("vocab 10, hidden 8, batch 1, T 200 (overhead-bound)", 10, 8, 1, 200),
+    ("vocab 16, hidden 32, batch 4, T 5000 (long)", 16, 32, 4, 5000),
+]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
+    parser.add_argument("--kinds", default="rnn,lstm")
+    args = parser.parse_args()
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:
+        torch = None
+        print("PyTorch not installed: its columns are skipped")
+    rounds = 1 if args.quick else 3
+    print("One training step, float32, one thread; median of interleaved rounds; ms (ratio to numpy)\n")
+    print("| workload | cell | max rel. grad diff | numpy | tinygrad_rnn | torch | torch-cell | tg / torch-cell |")
+    print("|---|---|---|---|---|---|---|---|")
+    for label, V, H, B, T in WORKLOADS:
+        for kind in args.kinds.split(","):
+            p = make_problem(kind, V, H, B, T)
+            worst = check_same_numbers(p, torch)
+            steps = 1 if T >= 1000 else 5
+            ms = {k: v * 1e3 for k, v in bench(p, torch, rounds, steps).items()}
+
+            def cell(name):
+                return f"{ms[name]:.1f} ({ms[name] / ms['numpy']:.2f})" if name in ms else "-"
+
+            ratio = f"{ms['tinygrad_rnn'] / ms['torch-cell']:.2f}" if "torch-cell" in ms else "-"
+            print(f"| {label} | {kind} | {worst:.1e} | {ms['numpy']:.1f} | {cell('tinygrad_rnn')} | {cell('torch')} | "
+                  f"{cell('torch-cell')} | {ratio} |")  # fmt: skip
+    print("\nTime per step of tinygrad_rnn's RNN step (vocab 16, hidden 32, batch 4): flat in T?\n")
+    print("| T | ms per training step | us per time step |")
+    print("|---|---|---|")
+    for T in (500, 5000):
+        p = make_problem("rnn", 16, 32, 4, T)
+        model = tinygrad_model(p)
+        tinygrad_step(model)
+        runs = []
+        for _ in range(rounds):
+            start = time.perf_counter()
+            tinygrad_step(model)
+            runs.append(time.perf_counter() - start)
+        best = statistics.median(runs)
+        print(f"| {T} | {best * 1e3:.1f} | {best / T * 1e6:.1f} |")
+
+
+if __name__ == "__main__":
+    main()
