@@ -187,20 +187,21 @@ def backend_of(array: Any) -> Backend:
     return backend
 
 
-_DTYPE_NAMES: dict[Any, str] = {}
+_DTYPE_NAMES: dict[tuple, str] = {}
 
 
 def dtype_name(dtype: Any) -> str:
     """``"float32"`` for ``np.float32``, ``np.dtype('float32')``, ``array_api_strict.float32``, ..."""
     if isinstance(dtype, str):
         return dtype
-    name = _DTYPE_NAMES.get(dtype)
+    key = (type(dtype), dtype)  # the type first: dtypes of different libraries are never compared
+    name = _DTYPE_NAMES.get(key)
     if name is None:
         try:
             name = np.dtype(dtype).name
         except Exception:  # noqa: BLE001 - a non-NumPy dtype object
             name = str(dtype).rsplit(".", 1)[-1]
-        _DTYPE_NAMES[dtype] = name
+        _DTYPE_NAMES[key] = name
     return name
 
 
