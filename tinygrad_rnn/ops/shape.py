@@ -150,6 +150,6 @@ class Cat(Function):
         before = (slice(None),) * self.axis
         grads, start = [], 0
         for n in self.sizes:
-            grads.append(grad[(*before, slice(start, start + n))])
+            grads.append(grad[(*before, slice(start, start + n), ...)])  # `...`: the standard needs every axis
             start += n
         return tuple(grads)
