@@ -189,8 +189,10 @@ class Optimizer:
                     f"{name}.load_state_dict: parameter group {i} has {len(_as_list(saved['params']))} parameters "
                     f"in the state dict, {len(group['params'])} in this optimizer"
                 )
-            new_group = {key: _like(saved[key], value) if key in saved else value for key, value in group.items()}
-            new_group["params"] = group["params"]
+            new_group = {
+                key: _like(saved[key], value) if key in saved and key != "params" else value
+                for key, value in group.items()
+            }
             new_groups.append(new_group)
         new_state = {}
         for index, saved in state_dict["state"].items():
