@@ -123,20 +123,31 @@ def load(path: str | os.PathLike, device: str = "cpu") -> OrderedDict[str, Tenso
         raise FileNotFoundError(
             f"load: no checkpoint file at {path!r}; check the path (or write one with tinygrad_rnn.save)"
         )
+    with open(path, "rb") as file:
+        magic = file.read(6)
+    if magic == b"\x93NUMPY":
+        raise _not_a_checkpoint(path, "it holds a single .npy array (np.save), not an .npz archive of named arrays")
+    if magic[:4] not in (b"PK\x03\x04", b"PK\x05\x06"):  # a zip file starts with a local header (or is empty)
+        raise _not_a_checkpoint(path, "it is not an .npz (zip) file")
     try:
-        with np.load(path, allow_pickle=False) as archive:
-            if not isinstance(archive, np.lib.npyio.NpzFile):
-                raise ValueError("it holds a single .npy array, not an .npz archive of named arrays")
+        with np.load(path, allow_pickle=False) as archive:  # members are read and CRC-checked here
             arrays = OrderedDict((key, archive[key]) for key in archive.files)
         for key, array in arrays.items():
             if not isinstance(array, np.ndarray):
                 raise ValueError(f"its member {key!r} is not a .npy array")
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, KeyError) as error:
-        raise ValueError(
-            f"load: {path!r} is not a valid checkpoint (an .npz file written by tinygrad_rnn.save): {error}. "
-            "If it was truncated or corrupted (e.g. by an interrupted copy), use another copy of it"
-        ) from None
+    except zipfile.BadZipFile as error:
+        raise _not_a_checkpoint(path, f"the zip archive is truncated or damaged ({error})") from None
+    except (ValueError, OSError, EOFError, KeyError) as error:
+        raise _not_a_checkpoint(path, str(error)) from None
     return OrderedDict((key, Tensor(array, device=device)) for key, array in arrays.items())
+
+
+def _not_a_checkpoint(path: str, reason: str) -> ValueError:
+    return ValueError(
+        f"load: {path!r} is not a valid checkpoint: {reason}. A checkpoint is an .npz file of numeric arrays, "
+        "as written by tinygrad_rnn.save; if this one was truncated or corrupted (e.g. by an interrupted copy), "
+        "use another copy"
+    )
 
 
 def _flatten(value: Any, prefix: str) -> Iterator[tuple[str, np.ndarray]]:
