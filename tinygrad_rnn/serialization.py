@@ -159,7 +159,7 @@ def _flatten(value: Any, prefix: str) -> Iterator[tuple[str, np.ndarray]]:
                 raise TypeError(f"save: keys must be strings, got {key!r} of type {type(key).__name__}")
             yield from _flatten(item, f"{prefix}.{key}" if prefix else str(key))
         return
-    array = _to_numpy(value)
+    array = to_numpy(value)
     if array.dtype.kind not in "biufc":
         raise TypeError(
             f"save: the value of {prefix!r} has dtype {array.dtype} ({type(value).__name__}); only numeric "
@@ -168,7 +168,8 @@ def _flatten(value: Any, prefix: str) -> Iterator[tuple[str, np.ndarray]]:
     yield prefix, array
 
 
-def _to_numpy(value: Any) -> np.ndarray:
+def to_numpy(value: Any) -> np.ndarray:
+    """A NumPy array from a Tensor, an array of any device, or Python data (numbers, lists)."""
     if isinstance(value, Tensor):
         return value.numpy()
     if hasattr(value, "__array_namespace__") and not isinstance(value, (np.ndarray, np.generic)):

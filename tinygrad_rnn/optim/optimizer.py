@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .. import backend as _backend
+from ..serialization import to_numpy
 from ..tensor import Tensor
 
 ParamsArg = Iterable[Tensor] | Iterable[dict[str, Any]]
@@ -229,19 +230,8 @@ def _nest(flat: Mapping[str, Any]) -> dict[str, Any]:
     return {"state": state, "param_groups": [groups[i] for i in sorted(groups)]}
 
 
-def _numpy(value: Any) -> Any:
-    """A NumPy array from a Tensor, an array of any library, or Python data."""
-    import numpy as np
-
-    if isinstance(value, Tensor):
-        return value.numpy()
-    if hasattr(value, "__array_namespace__") and not isinstance(value, np.ndarray):
-        return _backend.backend_of(value).to_numpy(value)
-    return np.asarray(value)
-
-
 def _as_list(value: Any) -> list:
-    return _numpy(value).reshape(-1).tolist() if not isinstance(value, list) else value
+    return to_numpy(value).reshape(-1).tolist() if not isinstance(value, list) else value
 
 
 def _like(value: Any, current: Any) -> Any:
@@ -250,14 +240,14 @@ def _like(value: Any, current: Any) -> Any:
         return value
     if isinstance(current, tuple):
         return tuple(_as_list(value))
-    return _numpy(value).item()  # a 0-d array: float, int or bool as saved
+    return to_numpy(value).item()  # a 0-d array: float, int or bool as saved
 
 
 def _state_value(value: Any, param: Tensor, where: str) -> Any:
     """A saved state entry for ``param``: an int step count, or an array on the parameter's device."""
     if isinstance(value, (int, float)):
         return value
-    array = _numpy(value)
+    array = to_numpy(value)
     if array.ndim == 0 and array.dtype.kind in "iu":  # a step count, saved as a 0-d integer array
         return int(array)
     if tuple(array.shape) != param.shape or _backend.dtype_name(array.dtype) != _backend.dtype_name(param.dtype):
