@@ -169,7 +169,13 @@ def _flatten(value: Any, prefix: str) -> Iterator[tuple[str, np.ndarray]]:
 
 
 def to_numpy(value: Any) -> np.ndarray:
-    """A NumPy array from a Tensor, an array of any device, or Python data (numbers, lists)."""
+    """A NumPy array from a Tensor, an array of any device, or Python data (numbers, lists).
+
+    Example:
+        >>> import tinygrad_rnn as tg
+        >>> to_numpy(tg.ones(2)), to_numpy(3)
+        (array([1., 1.], dtype=float32), array(3))
+    """
     if isinstance(value, Tensor):
         return value.numpy()
     if hasattr(value, "__array_namespace__") and not isinstance(value, (np.ndarray, np.generic)):
