@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from .. import backend as _backend
 from ..tensor import Tensor
@@ -81,9 +81,16 @@ class Module:
     def register_parameter(self, name: str, value: Parameter | None) -> None:
         """Register ``value`` (None for an absent optional parameter, such as a disabled bias)."""
         if value is None:
+            self._parameters.pop(name, None)
             object.__setattr__(self, name, None)
         else:
             setattr(self, name, value)
+
+    def add_module(self, name: str, module: Module) -> None:
+        """Register ``module`` as the child ``name`` (the same as ``setattr(self, name, module)``)."""
+        if not isinstance(module, Module):
+            raise TypeError(f"{type(self).__name__}.add_module: {name!r} is a {type(module).__name__}, not a Module")
+        setattr(self, name, module)
 
     # --- running ---------------------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
@@ -137,7 +144,8 @@ class Module:
             param.grad = None
 
     def to(self, device: str) -> Module:
-        """Move every parameter to ``device`` (in place, keeping the Parameter objects)."""
+        """Move every parameter to ``device``, or cast it to a float dtype (``"float64"``), in place,
+        keeping the Parameter objects (so an optimizer made before still holds them)."""
         for param in self.parameters():
             moved = param.to(device)
             param.data, param._backend = moved.data, moved._backend
@@ -145,16 +153,25 @@ class Module:
                 param.grad = param.grad.to(device)
         return self
 
+    def double(self) -> Module:
+        """Cast every parameter to float64 (e.g. for gradient checks)."""
+        return self.to("float64")
+
+    def float(self) -> Module:
+        """Cast every parameter to float32."""
+        return self.to("float32")
+
     # --- state dicts -----------------------------------------------------------------------
     def state_dict(self) -> OrderedDict[str, Tensor]:
         """Every parameter by dotted name, detached (the same data, no graph)."""
         return OrderedDict((name, param.detach()) for name, param in self.named_parameters())
 
-    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> None:
+    def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
         """Copy values into the parameters by name. Values may be Tensors or arrays (NumPy, ...).
 
         With ``strict`` (the default), missing and unexpected keys are errors; a shape or
         float-dtype mismatch is always an error. Nothing is changed unless every check passes.
+        Returns the missing and unexpected keys (both empty after a strict load).
         """
         params = dict(self.named_parameters())
         missing = [k for k in params if k not in state]
@@ -185,6 +202,7 @@ class Module:
             raise KeyError(f"load_state_dict for {type(self).__name__}: " + "; ".join(problems))
         for name, array in updates.items():
             params[name].data = params[name].xp.asarray(array, copy=True)
+        return IncompatibleKeys(missing, unexpected)
 
     # --- display ---------------------------------------------------------------------------
     def extra_repr(self) -> str:
@@ -195,4 +213,13 @@ class Module:
         lines = [f"({name}): " + repr(child).replace("\n", "\n  ") for name, child in self._modules.items()]
         if not lines:
             return f"{type(self).__name__}({self.extra_repr()})"
+        if self.extra_repr():
+            lines.insert(0, self.extra_repr())
         return f"{type(self).__name__}(\n  " + "\n  ".join(lines) + "\n)"
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict`` returns: keys the state dict lacked, and keys the model lacks."""
+
+    missing_keys: list[str]
+    unexpected_keys: list[str]

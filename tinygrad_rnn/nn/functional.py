@@ -1,0 +1,489 @@
+"""nn.functional: layers and losses as plain functions of tensors, shaped like ``torch.nn.functional``.
+
+Every function here is a *composition* of the engine's ops (``log_softmax``, ``*``, ``sum``,
+``getitem``, ``where`` ...): none has a backward of its own, so every gradient comes from the ops'
+backward methods and is as trustworthy as they are. Targets, class indices and masks are constants
+(no gradient flows into them); they may be Tensors, NumPy arrays or lists.
+
+Conventions, as in PyTorch:
+
+* class axis: axis 1 of an (N, C) or (N, C, d1, d2, ...) input, axis 0 of a (C,) input;
+* ``reduction``: ``"mean"`` (default), ``"sum"`` or ``"none"`` (one loss per element);
+* ``ignore_index``: targets equal to it add nothing, and ``"mean"`` averages over the others only.
+
+Example:
+    >>> import tinygrad_rnn as tg
+    >>> import tinygrad_rnn.nn.functional as F
+    >>> logits = tg.Tensor([[2.0, 0.0, 0.0], [0.0, 0.0, 0.0]], requires_grad=True)
+    >>> loss = F.cross_entropy(logits, [0, 2])
+    >>> round(loss.item(), 4)   # mean of log(1 + 2 e^-2) and log 3
+    0.6691
+    >>> loss.backward()
+    >>> logits.grad.shape
+    (2, 3)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from .. import backend as _backend
+from ..tensor import Tensor, linear, where
+
+__all__ = [
+    "binary_cross_entropy",
+    "binary_cross_entropy_with_logits",
+    "cross_entropy",
+    "dropout",
+    "embedding",
+    "layer_norm",
+    "linear",
+    "log_softmax",
+    "mse_loss",
+    "nll_loss",
+    "one_hot",
+    "relu",
+    "sigmoid",
+    "softmax",
+    "tanh",
+]
+
+REDUCTIONS = ("mean", "sum", "none")
+# Smaller than e^-100 in float64, and rounds to float32's smallest subnormal (1.4e-45 < e^-100):
+# log(max(p, _TINY)) then clipped at -100 is PyTorch's clamped log, with finite gradients at p = 0.
+_TINY = 1e-45
+
+
+# --- linear layers ---------------------------------------------------------------------------------
+# ``linear(x, weight, bias=None)`` is the engine's single op tinygrad_rnn.linear: y = x W^T + b,
+# with the weight in PyTorch's (out_features, in_features) layout. It is imported above.
+
+
+def embedding(input: Tensor | Any, weight: Tensor, padding_idx: int | None = None) -> Tensor:
+    """Rows of ``weight`` picked by integer indices: ``y[..., :] = weight[input[...], :]``.
+
+    The lookup is integer-array indexing, ``weight[input]``, whose backward adds each output
+    row's gradient into its weight row (repeated indices add up) without building a dense
+    (num_embeddings, dim) gradient per lookup. Rows looked up by ``padding_idx`` get no gradient
+    (their value is returned unchanged, as in PyTorch).
+
+    Args:
+        input: integer indices of any shape (N, ...), each in [0, num_embeddings).
+        weight: (num_embeddings, embedding_dim).
+        padding_idx: an index whose row receives no gradient (negative counts from the end).
+
+    Returns:
+        (N, ..., embedding_dim)
+
+    Example:
+        >>> import tinygrad_rnn as tg
+        >>> weight = tg.Tensor([[0.0, 0.0], [1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        >>> embedding([[2, 1, 0]], weight, padding_idx=0).tolist()
+        [[[3.0, 4.0], [1.0, 2.0], [0.0, 0.0]]]
+    """
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got shape {weight.shape}")
+    num_embeddings = weight.shape[0]
+    indices = _integer_indices("embedding", "input", input, weight)
+    _check_range("embedding", "input", indices, num_embeddings, f"weight {weight.shape} has {num_embeddings} rows")
+    rows = weight[indices]
+    if padding_idx is None:
+        return rows
+    padding_idx = _padding_index("embedding", padding_idx, num_embeddings)
+    # Same values everywhere; the gradient flows only through the rows of non-padding positions.
+    not_padding = indices.xp.expand_dims(indices.data != padding_idx, axis=-1)
+    return where(not_padding, rows, rows.detach())
+
+
+def _padding_index(name: str, padding_idx: int, num_embeddings: int) -> int:
+    """``padding_idx`` in [0, num_embeddings), counting a negative one from the end as PyTorch does."""
+    if not -num_embeddings <= padding_idx < num_embeddings:
+        raise ValueError(f"{name}: padding_idx {padding_idx} must lie within num_embeddings ({num_embeddings})")
+    return padding_idx % num_embeddings
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
+    """Inverted dropout: zero each element with probability ``p`` and scale the rest by 1/(1-p).
+
+    y = x * m / (1 - p) with m_i ~ Bernoulli(1 - p), so E[y] = x and evaluation needs no
+    rescaling: with ``training=False`` (or p = 0) the input is returned unchanged. The mask comes
+    from the generator seeded by :func:`tinygrad_rnn.manual_seed`. dL/dx = dL/dy * m / (1 - p).
+
+    Example:
+        >>> import tinygrad_rnn as tg
+        >>> tg.manual_seed(0)
+        >>> dropout(tg.ones(8), p=0.5).tolist()   # each element 0, or 1 / (1 - p)
+        [2.0, 0.0, 0.0, 0.0, 2.0, 2.0, 2.0, 2.0]
+    """
+    if not 0.0 <= p <= 1.0:
+        raise ValueError(f"dropout: p must be a probability in [0, 1], got {p}")
+    if not training or p == 0.0:
+        return input
+    if p == 1.0:
+        return input * 0.0  # every element dropped (and nothing to scale)
+    xp = input.xp
+    uniform = input._backend.random("uniform", input.shape, _backend.dtype_name(input.dtype))
+    keep = xp.astype(uniform >= p, input.dtype)  # P(u >= p) = 1 - p for u ~ U[0, 1)
+    return input * Tensor(keep / (1.0 - p))
+
+
+def layer_norm(
+    input: Tensor,
+    normalized_shape: int | Sequence[int],
+    weight: Tensor | None = None,
+    bias: Tensor | None = None,
+    eps: float = 1e-5,
+) -> Tensor:
+    """Normalise over the last ``len(normalized_shape)`` axes, then scale and shift.
+
+    y = (x - mean) / sqrt(var + eps) * weight + bias, with mean and the *biased* variance
+    (divided by the number of elements, as PyTorch does) taken over the normalised axes.
+
+    Example:
+        >>> import tinygrad_rnn as tg
+        >>> y = layer_norm(tg.Tensor([[1.0, 2.0, 3.0]]), 3)
+        >>> [round(v, 3) for v in y.tolist()[0]]
+        [-1.225, 0.0, 1.225]
+    """
+    shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+    if not shape or len(shape) > input.ndim or input.shape[input.ndim - len(shape) :] != shape:
+        raise ValueError(
+            f"layer_norm: normalized_shape {shape} must equal the last axes of the input, whose shape is {input.shape}"
+        )
+    axes = tuple(range(input.ndim - len(shape), input.ndim))
+    centred = input - input.mean(axes, keepdims=True)
+    variance = (centred * centred).mean(axes, keepdims=True)
+    y = centred / (variance + eps).sqrt()
+    if weight is not None:
+        y = y * weight
+    if bias is not None:
+        y = y + bias
+    return y
+
+
+# --- activations (the Tensor methods, under their torch.nn.functional names) -------------------------
+def relu(input: Tensor) -> Tensor:
+    """max(x, 0). Example: ``relu(x)`` is ``x.relu()``."""
+    return input.relu()
+
+
+def tanh(input: Tensor) -> Tensor:
+    """tanh(x). Example: ``tanh(x)`` is ``x.tanh()``."""
+    return input.tanh()
+
+
+def sigmoid(input: Tensor) -> Tensor:
+    """1 / (1 + e^-x). Example: ``sigmoid(x)`` is ``x.sigmoid()``."""
+    return input.sigmoid()
+
+
+def softmax(input: Tensor, axis: int = -1) -> Tensor:
+    """e^x / sum(e^x) along ``axis`` (PyTorch's ``dim``), computed stably."""
+    return input.softmax(axis)
+
+
+def log_softmax(input: Tensor, axis: int = -1) -> Tensor:
+    """x - logsumexp(x) along ``axis`` (PyTorch's ``dim``), computed stably."""
+    return input.log_softmax(axis)
+
+
+def one_hot(indices: Tensor | Any, num_classes: int = -1, dtype: Any = "int64") -> Tensor:
+    """``y[..., c] = 1 if indices[...] == c else 0``: shape ``indices.shape + (num_classes,)``.
+
+    ``num_classes=-1`` means one more than the largest index. The result is int64 as in
+    PyTorch; pass ``dtype="float32"`` to feed it to a layer. Not differentiable.
+
+    Example:
+        >>> one_hot([0, 2], 3).tolist()
+        [[1, 0, 0], [0, 0, 1]]
+    """
+    indices = indices if isinstance(indices, Tensor) else Tensor(indices)
+    indices = _integer_indices("one_hot", "indices", indices, indices)
+    xp = indices.xp
+    if num_classes == -1:
+        num_classes = int(xp.max(indices.data)) + 1 if indices.numel() else 0
+    _check_range("one_hot", "indices", indices, num_classes, f"num_classes is {num_classes}")
+    classes = xp.arange(num_classes, dtype=indices.dtype)
+    matches = xp.expand_dims(indices.data, axis=-1) == classes
+    return Tensor(xp.astype(matches, indices._backend.dtype(dtype)))
+
+
+# --- losses ----------------------------------------------------------------------------------------
+def cross_entropy(
+    input: Tensor,
+    target: Tensor | Any,
+    weight: Tensor | Any | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+) -> Tensor:
+    """Softmax cross-entropy of unnormalised scores against class indices.
+
+    loss_n = -log softmax(x_n)[y_n] = logsumexp(x_n) - x_n[y_n]  (times ``weight[y_n]`` if given),
+    computed as ``nll_loss(log_softmax(input), target)``, so it never overflows. With
+    ``label_smoothing`` = eps the target is the mixture (1 - eps) one_hot(y) + eps / C.
+
+    Args:
+        input: scores of shape (N, C), (N, C, d1, ...) (class axis 1), or (C,).
+        target: integer class indices of shape (N,), (N, d1, ...), or ().
+        weight: optional per-class weights, shape (C,).
+        ignore_index: a target value that contributes nothing (and is left out of the mean).
+        reduction: ``"mean"`` (over non-ignored targets, weighted: sum of losses / sum of
+            ``weight[y_n]``), ``"sum"`` or ``"none"`` (shape of ``target``).
+        label_smoothing: eps in [0, 1].
+
+    Example:
+        >>> import tinygrad_rnn as tg
+        >>> scores = tg.zeros(2, 4, 5)             # batch 2, 4 classes, 5 time steps
+        >>> round(cross_entropy(scores, tg.zeros(2, 5, dtype="int64")).item(), 4)  # log 4
+        1.3863
+    """
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must lie in [0, 1], got {label_smoothing}")
+    _check_reduction("cross_entropy", reduction)
+    log_probs = input.log_softmax(axis=_class_axis("cross_entropy", input))
+    return _class_loss("cross_entropy", log_probs, target, weight, ignore_index, reduction, label_smoothing)
+
+
+def nll_loss(
+    input: Tensor,
+    target: Tensor | Any,
+    weight: Tensor | Any | None = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+) -> Tensor:
+    """Negative log-likelihood of class indices, given log-probabilities: loss_n = -input[n, y_n].
+
+    Shapes and options as in :func:`cross_entropy` (which is ``nll_loss(log_softmax(x), y)``).
+
+    Example:
+        >>> import tinygrad_rnn as tg
+        >>> round(nll_loss(tg.Tensor([[-0.5, -1.0], [-2.0, -0.1]]), [1, 1]).item(), 4)  # (1.0 + 0.1) / 2
+        0.55
+    """
+    _check_reduction("nll_loss", reduction)
+    _class_axis("nll_loss", input)
+    return _class_loss("nll_loss", input, target, weight, ignore_index, reduction, 0.0)
+
+
+def _class_axis(name: str, input: Tensor) -> int:
+    if input.ndim == 0:
+        raise ValueError(f"{name}: input must have a class axis: shape (C,), (N, C) or (N, C, d1, ...), got ()")
+    return 0 if input.ndim == 1 else 1
+
+
+def _class_loss(
+    name: str,
+    log_probs: Tensor,
+    target: Any,
+    weight: Any,
+    ignore_index: int,
+    reduction: str,
+    label_smoothing: float,
+) -> Tensor:
+    """The loss of :func:`nll_loss` and :func:`cross_entropy`, from log-probabilities.
+
+    Both terms are linear in ``log_probs``, so one constant coefficient array ``a`` (shaped like
+    the input) holds everything: loss_n = -sum_c a[n, c] log_probs[n, c] with
+
+        a[n, c] = w_c * valid_n * ((1 - eps) [c == y_n] + eps / C)
+
+    (valid_n = 0 where y_n == ignore_index). Picking by a one-hot mask instead of indexing works
+    for every input shape and costs O(N C), as much as the log-softmax itself.
+    """
+    axis = _class_axis(name, log_probs)
+    num_classes = log_probs.shape[axis]
+    target = _integer_indices(name, "target", target, log_probs)
+    expected = log_probs.shape[:1] + log_probs.shape[2:] if log_probs.ndim > 1 else ()
+    if target.shape != expected:
+        raise ValueError(
+            f"{name}: input of shape {log_probs.shape} (classes on axis {axis}) needs a target of "
+            f"shape {expected} holding class indices, got target shape {target.shape}"
+        )
+    _check_range(
+        name,
+        "target",
+        target,
+        num_classes,
+        f"the input {log_probs.shape} has {num_classes} classes (ignore_index={ignore_index})",
+        allowed=ignore_index,
+    )
+    xp = log_probs.xp
+    dtype = log_probs.dtype
+    along_class_axis = (num_classes,) + (1,) * (log_probs.ndim - axis - 1)  # broadcasts against the input
+    classes = xp.reshape(xp.arange(num_classes, dtype=target.dtype), along_class_axis)
+    target_c = xp.expand_dims(target.data, axis=axis)
+    valid = xp.astype(target_c != ignore_index, dtype)
+    picked = xp.astype(target_c == classes, dtype) * valid  # one-hot of the targets, 0 where ignored
+    if weight is not None:
+        w = xp.reshape(_float_weight(name, "weight", weight, log_probs, (num_classes,)).data, along_class_axis)
+        picked, valid = picked * w, valid * w
+    coefficients = picked if label_smoothing == 0.0 else (1.0 - label_smoothing) * picked
+    if label_smoothing:
+        coefficients = coefficients + (label_smoothing / num_classes) * valid
+    loss = -(log_probs * Tensor(coefficients)).sum(axis=axis)
+    if reduction == "mean":  # PyTorch: divided by the (weighted) count of non-ignored targets
+        return loss.sum() / Tensor(xp.sum(picked))
+    return _reduce(loss, reduction)
+
+
+def mse_loss(input: Tensor, target: Tensor | Any, reduction: str = "mean") -> Tensor:
+    """Mean squared error: loss_i = (x_i - y_i)^2. ``target`` may require grad too.
+
+    Example:
+        >>> import tinygrad_rnn as tg
+        >>> mse_loss(tg.Tensor([1.0, 2.0]), tg.Tensor([1.0, 4.0])).item()
+        2.0
+    """
+    _check_reduction("mse_loss", reduction)
+    target = _same_shape_target("mse_loss", input, target)
+    difference = input - target
+    return _reduce(difference * difference, reduction)
+
+
+def binary_cross_entropy(
+    input: Tensor, target: Tensor | Any, weight: Tensor | Any | None = None, reduction: str = "mean"
+) -> Tensor:
+    """Binary cross-entropy of probabilities: loss_i = -w_i [y_i log p_i + (1 - y_i) log(1 - p_i)].
+
+    As in PyTorch each log is clamped at -100, so p = 0 or 1 gives a finite loss. Prefer
+    :func:`binary_cross_entropy_with_logits` on unsquashed scores: it is stable for any score.
+
+    Example:
+        >>> import tinygrad_rnn as tg
+        >>> round(binary_cross_entropy(tg.Tensor([0.8, 0.4]), tg.Tensor([1.0, 0.0])).item(), 4)
+        0.367
+    """
+    _check_reduction("binary_cross_entropy", reduction)
+    target = _same_shape_target("binary_cross_entropy", input, target)
+    if bool(input.xp.any((input.data < 0) | (input.data > 1))):
+        raise ValueError(
+            f"binary_cross_entropy: every input must be a probability in [0, 1] (input shape {input.shape}); "
+            "for raw scores use binary_cross_entropy_with_logits"
+        )
+    loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
+    if weight is not None:
+        loss = loss * _float_weight("binary_cross_entropy", "weight", weight, input)
+    return _reduce(loss, reduction)
+
+
+def _clamped_log(p: Tensor) -> Tensor:
+    """max(log p, -100), with a finite gradient (zero) at p = 0."""
+    return p.clip(min=_TINY).log().clip(min=-100.0)
+
+
+def binary_cross_entropy_with_logits(
+    input: Tensor,
+    target: Tensor | Any,
+    weight: Tensor | Any | None = None,
+    reduction: str = "mean",
+    pos_weight: Tensor | Any | None = None,
+) -> Tensor:
+    """Binary cross-entropy of scores x (logits), p = sigmoid(x), computed without overflow.
+
+    loss = -[pw y log sigmoid(x) + (1 - y) log(1 - sigmoid(x))]
+         = (1 - y) x + (1 + (pw - 1) y) softplus(-x),   softplus(-x) = max(-x, 0) + log(1 + e^-|x|)
+
+    which for ``pos_weight`` pw = 1 is the familiar max(x, 0) - x y + log(1 + e^-|x|): e^-|x|
+    never exceeds 1, so nothing overflows for any x. ``pos_weight`` (broadcast along the last
+    axis, e.g. one per class) weighs the positive examples; ``weight`` each element.
+
+    Example:
+        >>> import tinygrad_rnn as tg
+        >>> round(binary_cross_entropy_with_logits(tg.Tensor([1000.0, -1000.0]), tg.Tensor([1.0, 0.0])).item(), 4)
+        0.0
+    """
+    name = "binary_cross_entropy_with_logits"
+    _check_reduction(name, reduction)
+    target = _same_shape_target(name, input, target)
+    softplus_of_minus_x = (-input).relu() + (1 + (-input.abs()).exp()).log()
+    if pos_weight is None:
+        log_weight: Tensor | float = 1.0
+    else:
+        log_weight = 1 + (_float_weight(name, "pos_weight", pos_weight, input) - 1) * target
+    loss = (1 - target) * input + log_weight * softplus_of_minus_x
+    if weight is not None:
+        loss = loss * _float_weight(name, "weight", weight, input)
+    return _reduce(loss, reduction)
+
+
+def _same_shape_target(name: str, input: Tensor, target: Any) -> Tensor:
+    """The target of an elementwise loss: a float tensor of the input's shape and dtype."""
+    target = _constant(name, "target", target, input)
+    if target.shape != input.shape:
+        raise ValueError(
+            f"{name}: target shape {target.shape} differs from input shape {input.shape}; they must be equal "
+            "(no broadcasting: a mismatch is almost always a bug; reshape or squeeze one of them)"
+        )
+    if _backend.dtype_name(target.dtype) != _backend.dtype_name(input.dtype):
+        raise TypeError(
+            f"{name}: target has dtype {_backend.dtype_name(target.dtype)} and shape {target.shape}, the input "
+            f"{_backend.dtype_name(input.dtype)}; the target must have the input's dtype (use .float() or .double())"
+        )
+    return target
+
+
+# --- argument checks shared by the functions above ---------------------------------------------
+def _check_reduction(name: str, reduction: str) -> None:
+    if reduction not in REDUCTIONS:
+        raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
+
+
+def _reduce(loss: Tensor, reduction: str) -> Tensor:
+    """The per-element ``loss`` averaged, summed, or left as it is."""
+    if reduction == "mean":
+        return loss.mean()
+    if reduction == "sum":
+        return loss.sum()
+    return loss
+
+
+def _constant(name: str, what: str, value: Any, like: Tensor) -> Tensor:
+    """``value`` (a Tensor, array or list) as a Tensor on ``like``'s device."""
+    if isinstance(value, Tensor):
+        if value.device != like.device:
+            raise _backend.DeviceError(
+                f"{name}: {what} is on device {value.device!r} but the input is on {like.device!r}; "
+                f"move it with .to({like.device!r})"
+            )
+        return value
+    return Tensor(value, device=like.device)
+
+
+def _float_weight(name: str, what: str, weight: Any, like: Tensor, shape: tuple | None = None) -> Tensor:
+    """A constant weight in ``like``'s float dtype (float32 and float64 are never mixed silently)."""
+    weight = _constant(name, what, weight, like)
+    if shape is not None and weight.shape != shape:
+        raise ValueError(f"{name}: {what} must have shape {shape} (one value per class), got {weight.shape}")
+    if _backend.dtype_name(weight.dtype) != _backend.dtype_name(like.dtype):
+        raise TypeError(
+            f"{name}: {what} has dtype {_backend.dtype_name(weight.dtype)} but the input has "
+            f"{_backend.dtype_name(like.dtype)}; convert one with .float() or .double()"
+        )
+    return weight.detach()
+
+
+def _integer_indices(name: str, what: str, indices: Any, like: Tensor) -> Tensor:
+    indices = _constant(name, what, indices, like)
+    if not indices.xp.isdtype(indices.dtype, "integral"):
+        raise TypeError(
+            f"{name}: {what} must hold integer indices (e.g. dtype int64), got dtype "
+            f"{_backend.dtype_name(indices.dtype)} with shape {indices.shape}"
+        )
+    return indices
+
+
+def _check_range(name: str, what: str, indices: Tensor, size: int, why: str, allowed: int | None = None) -> None:
+    """IndexError unless every index lies in [0, size) (or equals ``allowed``: ignore_index)."""
+    data = indices.data
+    outside = (data < 0) | (data >= size)
+    if allowed is not None:
+        outside = outside & (data != allowed)
+    if bool(indices.xp.any(outside)):
+        values = indices.numpy()
+        bad = sorted({int(v) for v in values[indices._backend.to_numpy(outside)]})
+        raise IndexError(
+            f"{name}: {what} of shape {indices.shape} holds {bad[:5]}, out of range: valid indices are "
+            f"0 to {size - 1}, since {why}"
+        )
