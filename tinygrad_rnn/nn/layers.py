@@ -179,7 +179,7 @@ class LayerNorm(Module):
     Example:
         >>> import tinygrad_rnn as tg
         >>> LayerNorm(4)
-        LayerNorm((4,), eps=1e-05, elementwise_affine=True)
+        LayerNorm((4,), eps=1e-05, elementwise_affine=True, bias=True)
         >>> LayerNorm(4)(tg.randn(2, 4)).shape
         (2, 4)
     """
@@ -213,7 +213,10 @@ class LayerNorm(Module):
         return F.layer_norm(input, self.normalized_shape, self.weight, self.bias, self.eps)
 
     def extra_repr(self) -> str:
-        return f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}"
+        return (
+            f"{self.normalized_shape}, eps={self.eps}, elementwise_affine={self.elementwise_affine}, "
+            f"bias={self.bias is not None}"
+        )
 
 
 class Identity(Module):
