@@ -1,0 +1,256 @@
+"""nn.Module and the containers: names, tree walking, modes, devices, state dicts (and PyTorch both ways)."""
+
+from collections import OrderedDict
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import Tensor, nn
+
+
+@pytest.fixture
+def torch():
+    return pytest.importorskip("torch")
+
+
+def build(model, library):
+    """Nested modules of every kind: a Sequential, a ModuleList, a plain child, a child of a child."""
+    model.embed = library.Embedding(7, 4)
+    model.body = library.Sequential(library.Linear(4, 5), library.Tanh(), library.Dropout(0.5))
+    model.heads = library.ModuleList([library.Linear(5, 3), library.Linear(5, 2, bias=False)])
+    model.norm = library.LayerNorm(3)
+
+
+class Model(nn.Module):
+    def __init__(self):
+        super().__init__()
+        build(self, nn)
+
+    def forward(self, tokens):
+        hidden = self.body(self.embed(tokens))
+        return self.norm(self.heads[0](hidden)), self.heads[1](hidden)
+
+
+def torch_model(torch):
+    """The same architecture built from torch.nn."""
+    model = torch.nn.Module()
+    build(model, torch.nn)
+    return model
+
+
+def test_named_parameters_have_torch_dotted_names_in_torch_order(torch):
+    ours = [(name, p.shape) for name, p in Model().named_parameters()]
+    theirs = [(name, tuple(p.shape)) for name, p in torch_model(torch).named_parameters()]
+    assert ours == theirs
+    assert ours[:3] == [("embed.weight", (7, 4)), ("body.0.weight", (5, 4)), ("body.0.bias", (5,))]
+    assert [name for name, _ in Model().named_modules()] == [name for name, _ in torch_model(torch).named_modules()]
+
+
+def test_children_and_named_modules():
+    model = Model()
+    assert [name for name, _ in model.named_children()] == ["embed", "body", "heads", "norm"]
+    assert list(model.children()) == [model.embed, model.body, model.heads, model.norm]
+    assert dict(model.named_modules())["heads.1"] is model.heads[1]
+    assert len(list(model.parameters())) == 8
+
+
+def test_a_shared_parameter_is_listed_once():
+    model = nn.Sequential(nn.Linear(3, 3), nn.Linear(3, 3))
+    model[1].weight = model[0].weight  # tied weights
+    assert [name for name, _ in model.named_parameters()] == ["0.weight", "0.bias", "1.bias"]
+
+
+def test_train_and_eval_reach_every_module():
+    model = Model()
+    assert all(m.training for m in model.modules())
+    assert model.eval() is model
+    assert not any(m.training for m in model.modules())
+    tokens = np.array([[1, 2, 3]])
+    first, again = model(tokens)[0].numpy(), model(tokens)[0].numpy()
+    np.testing.assert_array_equal(first, again)  # no dropout in evaluation
+    model.train()
+    assert all(m.training for m in model.modules())
+
+
+def test_zero_grad_clears_every_gradient():
+    model = Model()
+    a, b = model(np.array([[1, 2], [3, 0]]))
+    (a.sum() + b.sum()).backward()
+    assert all(p.grad is not None for p in model.parameters())
+    model.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
+
+
+def test_to_moves_parameters_in_place_and_gives_the_same_numbers():
+    pytest.importorskip("array_api_strict")
+    model = Model().eval()
+    params = list(model.parameters())
+    tokens = np.array([[1, 2, 3], [4, 5, 0]])
+    expected = [y.numpy() for y in model(tokens)]
+    assert model.to("array_api_strict") is model
+    assert list(model.parameters()) == params  # the same Parameter objects (an optimizer keeps working)
+    assert all(p.device == "array_api_strict" and p.requires_grad for p in params)
+    outputs = model(Tensor(tokens, device="array_api_strict"))
+    for y, y_cpu in zip(outputs, expected):
+        assert y.device == "array_api_strict"
+        np.testing.assert_allclose(y.numpy(), y_cpu, rtol=1e-6, atol=1e-6)
+    (outputs[0].sum() + outputs[1].sum()).backward()
+    assert model.heads[0].weight.grad.device == "array_api_strict"
+    model.to("cpu")
+    assert all(p.device == "cpu" for p in params) and model.heads[0].weight.grad.device == "cpu"
+
+
+def test_double_casts_parameters_for_float64_gradient_checks():
+    layer = nn.Linear(3, 2).double()
+    assert all(tg.backend.dtype_name(p.dtype) == "float64" for p in layer.parameters())
+    x = Tensor(np.random.default_rng(0).standard_normal((4, 3)), requires_grad=True)
+    assert tg.gradcheck(lambda x: layer(x).tanh(), x)
+    assert tg.backend.dtype_name(layer.float().weight.dtype) == "float32"
+
+
+# --- state dicts -------------------------------------------------------------------------------------
+def snapshot(model):
+    return {name: p.numpy().copy() for name, p in model.named_parameters()}
+
+
+def test_state_dict_round_trip_between_two_models():
+    source, target = Model(), Model()
+    state = source.state_dict()
+    assert list(state) == [name for name, _ in source.named_parameters()]
+    assert not any(v.requires_grad for v in state.values())
+    assert target.load_state_dict(state) == ([], [])
+    for name, value in snapshot(target).items():
+        np.testing.assert_array_equal(value, state[name].numpy())
+    target.heads[0].weight.data[0, 0] = 123.0  # loading copied the arrays: the source is untouched
+    assert source.heads[0].weight.numpy()[0, 0] != 123.0
+
+
+def test_load_state_dict_accepts_plain_numpy_arrays():
+    model = nn.Linear(2, 2)
+    model.load_state_dict({"weight": np.eye(2, dtype="float32"), "bias": np.array([1.0, 2.0], dtype="float32")})
+    np.testing.assert_array_equal(model(Tensor([[3.0, 4.0]])).numpy(), [[4.0, 6.0]])
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda s: s.pop("norm.bias"), r"missing keys: \['norm.bias'\]"),
+        (lambda s: s.update(extra=np.zeros(2, "float32")), r"unexpected keys: \['extra'\]"),
+        (
+            lambda s: s.update({"heads.0.weight": np.zeros((5, 3), "float32")}),
+            r"heads.0.weight: shape \(5, 3\) in the state dict, \(3, 5\) in the model",
+        ),
+        (
+            lambda s: s.update({"heads.0.bias": np.zeros(3)}),
+            r"heads.0.bias: dtype float64 in the state dict, float32 in the model",
+        ),
+    ],
+)
+def test_load_state_dict_errors_change_nothing(change, message):
+    model = Model()
+    before = snapshot(model)
+    state = {name: value + 1 for name, value in snapshot(Model()).items()}  # every other key is valid
+    change(state)
+    with pytest.raises(KeyError, match=message):
+        model.load_state_dict(state)
+    for name, value in snapshot(model).items():
+        np.testing.assert_array_equal(value, before[name])
+
+
+def test_load_state_dict_not_strict_reports_missing_and_unexpected_keys():
+    model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1))
+    weight = np.ones((3, 2), "float32")
+    result = model.load_state_dict({"0.weight": weight, "9.weight": weight}, strict=False)
+    assert result.missing_keys == ["0.bias", "2.weight", "2.bias"] and result.unexpected_keys == ["9.weight"]
+    np.testing.assert_array_equal(model[0].weight.numpy(), weight)
+    with pytest.raises(KeyError, match="shape"):  # a wrong shape is an error even when not strict
+        model.load_state_dict({"0.weight": weight.T}, strict=False)
+
+
+def torch_mlp(torch):
+    return torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Tanh(), torch.nn.Linear(8, 3))
+
+
+def our_mlp():
+    return nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 3))
+
+
+def test_torch_state_dict_loads_and_gives_the_same_outputs(torch):
+    theirs, ours = torch_mlp(torch), our_mlp()
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})
+    x = np.random.default_rng(0).standard_normal((5, 4)).astype("float32")
+    np.testing.assert_allclose(ours(Tensor(x)).numpy(), theirs(torch.tensor(x)).detach().numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_our_state_dict_loads_into_torch_and_gives_the_same_outputs(torch, device):
+    theirs, ours = torch_mlp(torch), our_mlp().to(device)
+    theirs.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()})
+    x = np.random.default_rng(1).standard_normal((5, 4)).astype("float32")
+    np.testing.assert_allclose(
+        theirs(torch.tensor(x)).detach().numpy(), ours(Tensor(x, device=device)).numpy(), rtol=1e-5, atol=1e-6
+    )
+
+
+# --- containers -------------------------------------------------------------------------------------
+def test_sequential_indexing_slicing_and_appending(torch):
+    first, second, third = nn.Linear(2, 3), nn.ReLU(), nn.Linear(3, 1)
+    model = nn.Sequential(first, second)
+    assert len(model) == 2 and model[0] is first and model[-1] is second and list(model) == [first, second]
+    model.append(third)
+    assert [name for name, _ in model.named_children()] == ["0", "1", "2"]
+    tail = model[1:]
+    assert isinstance(tail, nn.Sequential) and [name for name, _ in tail.named_children()] == ["1", "2"]
+    assert tail[0] is second  # a slice holds the same modules
+    x = tg.randn(4, 2)
+    np.testing.assert_array_equal(model(x).numpy(), third(second(first(x))).numpy())
+    assert repr(model) == repr(torch.nn.Sequential(torch.nn.Linear(2, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1)))
+    with pytest.raises(IndexError, match="Sequential: index 3 is out of range for 3 modules"):
+        model[3]
+    with pytest.raises(TypeError, match="Sequential: item 1 is a Tensor, not a Module"):
+        nn.Sequential(first, tg.ones(2))
+
+
+def test_sequential_from_an_ordered_dict_keeps_the_names():
+    model = nn.Sequential(OrderedDict(encoder=nn.Linear(2, 3), act=nn.Tanh()))
+    assert [name for name, _ in model.named_parameters()] == ["encoder.weight", "encoder.bias"]
+    assert model[0] is model.encoder
+
+
+def test_module_list_append_extend_insert_set_delete_renumber():
+    a, b, c, d = (nn.Linear(1, 1) for _ in range(4))
+    layers = nn.ModuleList([a])
+    layers.append(b).extend([c])
+    layers.insert(0, d)
+    assert list(layers) == [d, a, b, c]
+    layers[-1] = nn.Tanh()
+    del layers[1]
+    assert [name for name, _ in layers.named_children()] == ["0", "1", "2"]
+    assert layers[0] is d and layers[1] is b and isinstance(layers[2], nn.Tanh)
+    assert [name for name, _ in layers.named_parameters()] == ["0.weight", "0.bias", "1.weight", "1.bias"]
+    assert list(layers[1:]) == [b, layers[2]]
+    with pytest.raises(NotImplementedError, match="ModuleList does not define forward"):
+        layers(tg.ones(1))
+
+
+def test_repr_shows_options_and_children():
+    class Block(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.proj = nn.Linear(2, 2)
+
+        def extra_repr(self):
+            return "size=2"
+
+    assert repr(Block()) == "Block(\n  size=2\n  (proj): Linear(in_features=2, out_features=2, bias=True)\n)"
+
+
+def test_assigning_before_super_init_is_a_clear_error():
+    class Broken(nn.Module):
+        def __init__(self):
+            self.layer = nn.Linear(1, 1)
+
+    with pytest.raises(AttributeError, match=r"Broken: call super\(\).__init__\(\) before assigning"):
+        Broken()
+    with pytest.raises(TypeError, match="add_module: 'x' is a int, not a Module"):
+        nn.Module().add_module("x", 3)
