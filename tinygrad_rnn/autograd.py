@@ -7,7 +7,7 @@ op's :class:`~tinygrad_rnn.function.Function` instance), which points to its inp
 chain of 100,000 ops needs no Python recursion:
 
 1. ``topological_order(root)``: every tensor that requires grad and lies behind the root, each
-   after all of its inputs (an explicit-stack depth-first search);
+   after all of its inputs (found with an explicit stack, ordered by creation id);
 2. walk that order *backwards*. When a tensor's turn comes, every op that used it has already
    sent its contribution, so its gradient is complete: the sum of all incoming gradients
    (a recurrent weight used at T time steps gets T contributions: dL/dW = sum_t dL/dW|_t);
@@ -70,29 +70,26 @@ def unbroadcast(grad: Any, shape: tuple, xp: Any) -> Any:
 def topological_order(*roots: Any, only_requires_grad: bool = True) -> list:
     """The tensors behind ``roots``, each listed after all of its inputs.
 
-    With ``only_requires_grad`` (the default, what backward needs) the walk stops at tensors
-    that do not require grad; without it, every recorded tensor and constant is listed.
-    Iterative depth-first search: safe for graphs of any depth.
+    Every tensor is created after its inputs, so its ``id`` (a creation counter) is larger than
+    theirs: sorting the tensors reachable from the roots by id lists each after its inputs. Finding
+    them is a plain search with an explicit stack, safe for graphs of any depth.
+
+    With ``only_requires_grad`` (the default, what backward needs) the search stops at tensors that
+    do not require grad; without it, every recorded tensor and constant is listed.
     """
-    order: list = []
-    visited: set = set()
-    stack = [(root, False) for root in reversed(roots)]
+    found: dict[int, Any] = {}
+    stack = list(roots)
     while stack:
-        tensor, inputs_done = stack.pop()
-        if inputs_done:  # every input of this tensor is already in the order
-            order.append(tensor)
+        tensor = stack.pop()
+        if tensor.id in found:
             continue
-        if id(tensor) in visited:
-            continue
-        visited.add(id(tensor))
-        stack.append((tensor, True))
+        found[tensor.id] = tensor
         ctx = tensor._ctx
-        if ctx is None:
-            continue
-        for parent in reversed(ctx.inputs):
-            if id(parent) not in visited and (parent.requires_grad or not only_requires_grad):
-                stack.append((parent, False))
-    return order
+        if ctx is not None:
+            for parent in ctx.inputs:
+                if parent.id not in found and (parent.requires_grad or not only_requires_grad):
+                    stack.append(parent)
+    return [found[i] for i in sorted(found)]
 
 
 def walk(*roots: Any) -> Iterator[Any]:

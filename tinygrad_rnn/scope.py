@@ -14,9 +14,6 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-
 _current = ""  # read by every new tensor: the path of the innermost open scope
 
 
@@ -25,16 +22,26 @@ def current_scope() -> str:
     return _current
 
 
-@contextmanager
-def scope(name: str) -> Iterator[str]:
-    """Tag the nodes recorded inside the block with ``name``, nested under any open scope."""
-    global _current
-    name = str(name)
-    if not name or "/" in name:
-        raise ValueError(f"scope: a scope name must be non-empty and contain no '/', got {name!r}")
-    outer = _current
-    _current = f"{outer}/{name}" if outer else name
-    try:
-        yield _current
-    finally:
-        _current = outer
+class scope:
+    """Tag the nodes recorded inside the ``with`` block with ``name``, nested under any open scope.
+
+    (A small class rather than ``@contextmanager``: recurrent layers open one per time step.)
+    """
+
+    __slots__ = ("name", "_outer")
+
+    def __init__(self, name: str):
+        name = str(name)
+        if not name or "/" in name:
+            raise ValueError(f"scope: a scope name must be non-empty and contain no '/', got {name!r}")
+        self.name = name
+
+    def __enter__(self) -> str:
+        global _current
+        self._outer = _current
+        _current = f"{_current}/{self.name}" if _current else self.name
+        return _current
+
+    def __exit__(self, *exc: object) -> None:
+        global _current
+        _current = self._outer

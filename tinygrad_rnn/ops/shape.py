@@ -65,6 +65,11 @@ class GetItem(Function):
 
     def forward(self, x, key):
         key = key if isinstance(key, tuple) else (key,)
+        if all(type(k) in _BASIC_INDEX for k in key):  # ints and slices: the common case, taken fast
+            if Ellipsis not in key:
+                key = (*key, Ellipsis)  # the standard asks for every axis to be indexed
+            self.key, self.advanced, self.inner_shape = key, False, None
+            return self.index(x, key)
         key = tuple(self.index_array(k, x) if _is_array_like(k) else k for k in key)
         if not any(k is Ellipsis for k in key):  # `in` would compare arrays elementwise
             key = (*key, Ellipsis)  # the standard asks for every axis to be indexed
@@ -72,12 +77,15 @@ class GetItem(Function):
         # None inserts new axes in y; the gradient buffer of x has none, so drop them there.
         self.key = tuple(k for k in key if k is not None)
         self.inner_shape = None if len(self.key) == len(key) else x[self.key].shape
+        return self.index(x, key)
+
+    def index(self, x, key):
+        """``x[key]``, with a clear error for an index out of range. Backward needs only the key."""
+        self.save_for_backward()
         try:
-            y = _take_rows(self.xp, x, key[0]) if _is_row_lookup(key) else x[key]
+            return _take_rows(self.xp, x, key[0]) if _is_row_lookup(key) else x[key]
         except IndexError as error:
             raise IndexError(f"getitem: index {key} is out of range for shape {tuple(x.shape)}: {error}") from None
-        self.save_for_backward()
-        return y
 
     def index_array(self, k, x):
         """An integer index as a backend array, checked against the axis it indexes."""
@@ -94,6 +102,9 @@ class GetItem(Function):
         if self.inner_shape is not None:
             grad = self.xp.reshape(grad, self.inner_shape)
         return (SparseGrad(self.key, grad, self.advanced),)
+
+
+_BASIC_INDEX = (int, slice, type(Ellipsis))
 
 
 def _is_row_lookup(key) -> bool:
