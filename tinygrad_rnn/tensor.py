@@ -438,7 +438,7 @@ class Tensor:
         if self.ndim == 0:
             return self.reshape(1)
         start, end = start % self.ndim, end % self.ndim
-        return self.reshape(*self.shape[:start], -1, *self.shape[end + 1 :])
+        return self.reshape(*self.shape[:start], math.prod(self.shape[start : end + 1]), *self.shape[end + 1 :])
 
     def permute(self, *axes: int | Sequence[int]) -> Tensor:
         return ops.shape.Permute.apply(self, axes=_shape_args(axes))
