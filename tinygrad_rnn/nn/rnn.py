@@ -61,6 +61,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -158,7 +159,7 @@ class RNNBase(Module):
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, dropout, bidirectional
         directions = 2 if bidirectional else 1
-        rows, bound = recurrence.gates * hidden_size, 1.0 / np.sqrt(hidden_size)
+        rows, bound = recurrence.gates * hidden_size, 1.0 / math.sqrt(hidden_size)  # float, not np.float64
         for layer in range(num_layers):
             features = input_size if layer == 0 else directions * hidden_size
             for direction in range(directions):
