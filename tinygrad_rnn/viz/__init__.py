@@ -1,0 +1,23 @@
+"""tinygrad_rnn.viz: see the recorded graph, and backpropagation through time.
+
+* :func:`draw_graph` draws the graph behind a loss (or several outputs) with Graphviz: ops and
+  tensors, parameters drawn once and fanning out to every step, nested clusters per layer,
+  direction and time step, four levels of detail, gradients coloured on a log scale, the order
+  of backward, ``detach()`` cuts and per-step gradient terms of a shared weight;
+* :func:`backward_frames` writes one picture per backward step, to step through backprop.
+
+See ``docs/graphs.md`` for pictures and what they show.
+
+Example:
+    >>> import tinygrad_rnn as tg
+    >>> w = tg.Tensor([0.5], requires_grad=True, name="w")
+    >>> picture = tg.viz.draw_graph((w * w).tanh())
+    >>> print(picture.source.splitlines()[0])
+    digraph {
+"""
+
+from .draw import GraphTooLargeError, draw_graph
+from .frames import backward_frames
+from .render import DotNotFoundError, GraphPicture, find_dot
+
+__all__ = ["DotNotFoundError", "GraphPicture", "GraphTooLargeError", "backward_frames", "draw_graph", "find_dot"]

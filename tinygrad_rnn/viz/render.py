@@ -1,0 +1,91 @@
+"""Rendering: finding a ``dot`` program and turning DOT text into SVG or PNG (or PDF).
+
+:class:`GraphPicture` is a :class:`graphviz.Digraph` (so Jupyter shows it inline and ``.source``
+is the DOT text) whose rendering uses the first ``dot`` program found by :func:`find_dot`:
+
+1. the system Graphviz, ``dot`` on the ``PATH`` (``apt-get install graphviz``);
+2. else the ``graphviz-pure`` program of the pip package of that name, a self-contained port of
+   Graphviz (``pip install tinygrad-rnn[render]``; it writes SVG and PNG, not PDF);
+3. else :class:`DotNotFoundError`, saying how to install either. ``.source`` still works.
+
+Example:
+    >>> picture = GraphPicture()
+    >>> picture.edge("x", "y")
+    >>> picture.source.split()
+    ['digraph', '{', 'x', '->', 'y', '}']
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sysconfig
+from pathlib import Path
+
+import graphviz
+
+FORMATS = ("svg", "png", "pdf", "jpeg")
+
+
+class DotNotFoundError(RuntimeError):
+    """No program to lay out and render DOT text was found."""
+
+
+def find_dot() -> str:
+    """The path of the ``dot`` program to run: system Graphviz first, then ``graphviz-pure``."""
+    system = shutil.which("dot")
+    if system:
+        return system
+    pure = shutil.which("graphviz-pure")
+    if pure:
+        return pure
+    scripts = Path(sysconfig.get_path("scripts"))  # the pip package's program, even if not on PATH
+    for candidate in (scripts / "graphviz-pure", scripts / "graphviz-pure.exe"):
+        if candidate.is_file() and os.access(candidate, os.X_OK):
+            return str(candidate)
+    raise DotNotFoundError(
+        "rendering a graph needs Graphviz's `dot` program, and neither the system Graphviz (`dot` on the "
+        "PATH) nor the pip package graphviz-pure was found. Install one of them:\n"
+        "    apt-get install graphviz          (or: brew install graphviz, conda install graphviz)\n"
+        "    pip install tinygrad-rnn[render]  (installs graphviz-pure, no system packages needed)\n"
+        "The DOT text is available without either, as picture.source."
+    )
+
+
+class GraphPicture(graphviz.Digraph):
+    """A graph picture: ``.source`` is its DOT text, ``.render(path)`` writes SVG/PNG/PDF, and
+    Jupyter displays it inline (as SVG, rendered by :func:`find_dot`'s program)."""
+
+    def pipe(self, format: str | None = None, encoding: str | None = None, **_ignored) -> bytes | str:  # noqa: A002
+        """The rendered picture as bytes (or text, given an ``encoding``)."""
+        format = format or "svg"  # noqa: A001
+        if format not in FORMATS:
+            raise ValueError(f"render: format must be one of {', '.join(FORMATS)}, got {format!r}")
+        program = find_dot()
+        result = subprocess.run(
+            [program, f"-T{format}"], input=self.source.encode("utf-8"), capture_output=True, check=False
+        )
+        if result.returncode != 0:
+            message = result.stderr.decode("utf-8", "replace").strip()
+            hint = ""
+            if "graphviz-pure" in Path(program).name and "not recognized" in message:
+                hint = f"\ngraphviz-pure cannot write {format}: use svg or png, or apt-get install graphviz"
+            raise RuntimeError(f"render: {program} failed to render the graph as {format}: {message}{hint}")
+        return result.stdout.decode(encoding) if encoding else result.stdout
+
+    def render(self, path: str | os.PathLike, format: str | None = None) -> str:  # type: ignore[override]  # noqa: A002
+        """Write the picture to ``path`` and return the path written.
+
+        The format is ``format`` if given, else the path's suffix (``.svg``, ``.png``, ``.pdf``),
+        else SVG; a path without the format's suffix gets it appended.
+        """
+        path = Path(path)
+        suffix = path.suffix.lstrip(".").lower()
+        format = format or (suffix if suffix in FORMATS else "svg")  # noqa: A001
+        if suffix != format:
+            path = path.with_name(path.name + "." + format)
+        data = self.pipe(format=format)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        return str(path)

@@ -1,0 +1,121 @@
+"""Watching backward: every gradient sent along every edge, in the order the engine sends it.
+
+:func:`trace_backward` runs the engine's own backward over a drawn graph with an ``on_edge``
+observer (see :func:`tinygrad_rnn.autograd.backward`) and keeps each gradient it sees. From that
+record a picture can colour edges by gradient norm, number the ops in the order backward
+visits them, show where several gradients are summed (``+=``), and replay backward step by
+step. The pass runs on the retained graph and puts every ``.grad`` back as it was: drawing
+never changes your gradients.
+
+Example:
+    >>> import tinygrad_rnn as tg
+    >>> from tinygrad_rnn.viz.graph import collect
+    >>> w = tg.Tensor([3.0], requires_grad=True)
+    >>> y = w * w
+    >>> trace = trace_backward(collect([y]))
+    >>> trace.order, trace.node_grad("n0"), w.grad is None
+    (['n1'], array([6.], dtype=float32), True)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..autograd import backward
+from ..backend import backend_of
+from .graph import Graph
+
+
+@dataclass(frozen=True)
+class Send:
+    """One gradient sent by the op that made ``dst`` to its input ``src`` (dL/d src, partial)."""
+
+    src: str
+    dst: str
+    grad: np.ndarray
+
+
+class BackwardTrace:
+    """The gradients sent during one backward pass, in order; ``seeds`` are the roots' dL/d root."""
+
+    def __init__(self, sends: list[Send], seeds: dict[str, np.ndarray]):
+        self.sends = sends
+        self.seeds = seeds
+        self.order: list[str] = []  # op nodes, in the order their backward ran
+        seen: set[str] = set()
+        for send in sends:
+            if send.dst not in seen:
+                seen.add(send.dst)
+                self.order.append(send.dst)
+        self._edge: dict[tuple[str, str], np.ndarray] = {}
+        self._node: dict[str, np.ndarray] = dict(seeds)
+        self._incoming: dict[str, int] = {}
+        for send in sends:
+            pair = (send.src, send.dst)
+            self._edge[pair] = send.grad if pair not in self._edge else self._edge[pair] + send.grad
+            self._node[send.src] = send.grad if send.src not in self._node else self._node[send.src] + send.grad
+            self._incoming[send.src] = self._incoming.get(send.src, 0) + 1
+
+    def edge_grad(self, src: str, dst: str) -> np.ndarray | None:
+        """The gradient the op making ``dst`` sent to ``src`` (summed if ``src`` is used twice)."""
+        return self._edge.get((src, dst))
+
+    def node_grad(self, key: str) -> np.ndarray | None:
+        """dL/d(tensor) accumulated so far: the sum of everything sent to it (None if nothing)."""
+        return self._node.get(key)
+
+    def incoming(self, key: str) -> int:
+        """How many gradients were summed into this tensor (``+=`` count)."""
+        return self._incoming.get(key, 0)
+
+    def step_of(self, key: str) -> int | None:
+        """1-based position of an op node in the backward visit order."""
+        try:
+            return self.order.index(key) + 1
+        except ValueError:
+            return None
+
+    def first_steps(self, k: int) -> BackwardTrace:
+        """The trace as it stood after the first ``k`` ops had run their backward."""
+        ops = set(self.order[:k])
+        return BackwardTrace([s for s in self.sends if s.dst in ops], self.seeds)
+
+
+def trace_backward(graph: Graph) -> BackwardTrace:
+    """Run backward from every root of ``graph`` (seeded with ones) and record every send.
+
+    Raises a clear error when an earlier ``backward()`` has already freed the graph.
+    """
+    made_by = {id(node.tensor.grad_fn): node.key for node in graph.nodes if node.kind == "op"}
+    for node in graph.nodes:
+        ctx = node.tensor.grad_fn
+        if ctx is not None and ctx.freed:
+            raise RuntimeError(
+                f"draw_graph: measuring the gradient flow runs backward once more over the graph, but "
+                f"op '{ctx.name}' (scope '{ctx.scope or 'top level'}') was freed by an earlier backward(); "
+                "call loss.backward(retain_graph=True), or draw the graph before calling backward"
+            )
+    sends: list[Send] = []
+
+    def on_edge(op: Any, parent: Any, grad: Any) -> None:
+        key = graph.tensor_key.get(id(parent))
+        if key is not None:
+            sends.append(Send(key, made_by[id(op)], np.array(backend_of(grad).to_numpy(grad), copy=True)))
+
+    saved = {node.key: node.tensor.grad for node in graph.nodes}
+    seeds: dict[str, np.ndarray] = {}
+    try:
+        for key in graph.roots:
+            root = graph.by_key[key].tensor
+            if not root.requires_grad:
+                continue
+            seed = root.xp.ones(root.data.shape, dtype=root.dtype)
+            seeds[key] = np.ones(root.shape, dtype=root.numpy().dtype)
+            backward(root, seed, retain_graph=True, on_edge=on_edge)
+    finally:
+        for node in graph.nodes:
+            node.tensor.grad = saved[node.key]
+    return BackwardTrace(sends, seeds)
