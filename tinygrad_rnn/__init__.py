@@ -12,7 +12,7 @@ Example:
     (1, 1)
 """
 
-from . import autograd, backend, ops, optim
+from . import autograd, backend, bptt, ops, optim
 from .anomaly import AnomalyError, detect_anomaly
 from .autograd import walk
 from .backend import DeviceError, manual_seed
@@ -39,6 +39,7 @@ __all__ = [
     "arange",
     "autograd",
     "backend",
+    "bptt",
     "cat",
     "current_scope",
     "eye",

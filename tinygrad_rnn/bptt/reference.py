@@ -1,0 +1,242 @@
+"""Reference BPTT: the RNN, LSTM and GRU cells' forward *and backward* equations, written out
+by hand in NumPy, with no autodiff engine anywhere.
+
+This is the second road to the same gradient: the engine gets dL/dW by generic backprop over the
+recorded, unrolled graph; here every derivative is an equation you can check with pen and paper.
+:mod:`tinygrad_rnn.bptt.compare` runs both roads on the same weights and says at which time step
+and in which gate they part.
+
+Layout and gates follow PyTorch, for G gates of hidden size H and input size I:
+``W_ih`` (G*H, I), ``W_hh`` (G*H, H), ``b_ih`` (G*H,), ``b_hh`` (G*H,), gate blocks in order
+
+* RNN  (G=1): ``h``            h' = tanh(a)  (or relu),  a = x W_ih^T + b_ih + h W_hh^T + b_hh
+* LSTM (G=4): ``i, f, g, o``   c' = f*c + i*g,  h' = o*tanh(c')
+* GRU  (G=3): ``r, z, n``      n = tanh(x W_in^T + b_in + r*(h W_hn^T + b_hn)),  h' = (1-z)*n + z*h
+
+Every step first computes the two affine maps, ``x_proj = x_t W_ih^T + b_ih`` and
+``h_proj = h_{t-1} W_hh^T + b_hh`` (shape (B, G*H)); a cell's equations then turn them into the new
+state. Backward mirrors that: a cell's backward equations give dL/dx_proj and dL/dh_proj, and one
+shared loop (:func:`reference_bptt`) turns those into the weight, input and state gradients:
+
+    dL/dW_ih|_t = dx_proj^T x_t      dL/db_ih|_t = sum_batch dx_proj      dL/dx_t = dx_proj W_ih
+    dL/dW_hh|_t = dh_proj^T h_{t-1}  dL/db_hh|_t = sum_batch dh_proj
+    dL/dh_{t-1} = dh_proj W_hh  +  (what reaches h_{t-1} directly, e.g. z*dh' in the GRU)
+
+Example:
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> w = Weights.random("lstm", input_size=3, hidden_size=2, rng=rng)
+    >>> x, h0 = rng.standard_normal((5, 1, 3)), np.zeros((1, 2))   # (T, B, I), (B, H)
+    >>> hs, grads = reference_bptt("lstm", x, h0, w, dh=np.ones((5, 1, 2)))  # L = sum_t sum h_t
+    >>> grads.W_hh.shape                      # one term dL/dW_hh|_t per step
+    (5, 8, 2)
+    >>> grads.total("W_hh").shape             # dL/dW_hh = sum_t dL/dW_hh|_t
+    (8, 2)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+GATES: dict[str, tuple[str, ...]] = {"rnn": ("h",), "lstm": ("i", "f", "g", "o"), "gru": ("r", "z", "n")}
+PARAMS = ("W_ih", "W_hh", "b_ih", "b_hh")
+
+#: ``on_gate_grad(t, gate, grad) -> grad``: sees (and may replace) dL/d(pre-activation) of one
+#: gate at step t, shape (B, H). Useful to print gate gradients, or to inject an error on purpose.
+GateHook = Callable[[int, str, np.ndarray], np.ndarray]
+
+
+def sigmoid(a: np.ndarray) -> np.ndarray:
+    return 1.0 / (1.0 + np.exp(-a))
+
+
+@dataclass
+class Weights:
+    """One cell's parameters in PyTorch's layout (gate blocks stacked along the rows)."""
+
+    W_ih: np.ndarray  # (G*H, I)
+    W_hh: np.ndarray  # (G*H, H)
+    b_ih: np.ndarray  # (G*H,)
+    b_hh: np.ndarray  # (G*H,)
+
+    @classmethod
+    def random(
+        cls, cell: str, input_size: int, hidden_size: int, rng: np.random.Generator, scale: float | None = None
+    ) -> Weights:
+        """Uniform(-scale, scale) float64 weights; ``scale`` defaults to PyTorch's 1/sqrt(H)."""
+        rows = len(gates_of(cell)) * hidden_size
+        scale = 1.0 / np.sqrt(hidden_size) if scale is None else scale
+        draw = lambda *shape: rng.uniform(-scale, scale, shape)  # noqa: E731
+        return cls(draw(rows, input_size), draw(rows, hidden_size), draw(rows), draw(rows))
+
+
+@dataclass
+class Gradients:
+    """What :func:`reference_bptt` returns: the gradient split into one term per time step.
+
+    ``W_ih[t]`` is dL/dW_ih|_(t), the part of dL/dW_ih that flows through step t; the full
+    gradient is their sum, :meth:`total`. ``x[t]`` is dL/dx_t, ``h0`` (and ``c0`` for the LSTM)
+    the gradient of the initial state, ``gates[t]`` dL/d(pre-activations) of step t, (B, G*H).
+    """
+
+    W_ih: np.ndarray  # (T, G*H, I)
+    W_hh: np.ndarray  # (T, G*H, H)
+    b_ih: np.ndarray  # (T, G*H)
+    b_hh: np.ndarray  # (T, G*H)
+    x: np.ndarray  # (T, B, I)
+    h0: np.ndarray  # (B, H)
+    c0: np.ndarray | None  # (B, H), LSTM only
+    gates: np.ndarray  # (T, B, G*H)
+
+    def total(self, name: str) -> np.ndarray:
+        """dL/d(parameter) = sum over time steps of the per-step terms."""
+        return getattr(self, name).sum(axis=0)
+
+
+def gates_of(cell: str) -> tuple[str, ...]:
+    if cell not in GATES:
+        raise ValueError(f"reference_bptt: unknown cell {cell!r}; choose one of {sorted(GATES)}")
+    return GATES[cell]
+
+
+# --- the cells: forward equations beside backward equations -----------------------------------
+# step(x_proj, h_proj, state) -> (new_state, cache);  state is (h,) or, for the LSTM, (h, c).
+# step_back(d_new_state, cache, hook) -> (d_x_proj, d_h_proj, d_state_direct), where
+# d_state_direct is the part of dL/d(previous state) that does not pass through h_proj.
+
+
+class RNNCell:
+    """h' = act(x_proj + h_proj), act = tanh or relu."""
+
+    def __init__(self, nonlinearity: str = "tanh"):
+        if nonlinearity not in ("tanh", "relu"):
+            raise ValueError(f"reference_bptt: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        self.nonlinearity = nonlinearity
+
+    def step(self, x_proj, h_proj, state):
+        a = x_proj + h_proj
+        h = np.tanh(a) if self.nonlinearity == "tanh" else np.maximum(a, 0.0)
+        return (h,), (a, h)
+
+    def step_back(self, d_state, cache, hook):
+        (dh,) = d_state
+        a, h = cache
+        # tanh'(a) = 1 - h^2;  relu'(a) = 1 where a > 0
+        da = hook("h", dh * (1 - h * h) if self.nonlinearity == "tanh" else dh * (a > 0))
+        return da, da, (0.0,)
+
+
+class LSTMCell:
+    """i, f, o = sigmoid(.), g = tanh(.) of the blocks of x_proj + h_proj;
+    c' = f*c + i*g;  h' = o*tanh(c')."""
+
+    def step(self, x_proj, h_proj, state):
+        h, c = state
+        a_i, a_f, a_g, a_o = np.split(x_proj + h_proj, 4, axis=1)
+        i, f, g, o = sigmoid(a_i), sigmoid(a_f), np.tanh(a_g), sigmoid(a_o)
+        c_new = f * c + i * g
+        tanh_c = np.tanh(c_new)
+        return (o * tanh_c, c_new), (c, i, f, g, o, tanh_c)
+
+    def step_back(self, d_state, cache, hook):
+        dh, dc_in = d_state
+        c, i, f, g, o, tanh_c = cache
+        do = dh * tanh_c  # h' = o*tanh(c')
+        dc = dc_in + dh * o * (1 - tanh_c**2)  # c' reaches L directly (next step) and through h'
+        di, df, dg = dc * g, dc * c, dc * i  # c' = f*c + i*g
+        da = np.concatenate(
+            [
+                hook("i", di * i * (1 - i)),  # sigmoid' = s(1-s)
+                hook("f", df * f * (1 - f)),
+                hook("g", dg * (1 - g * g)),  # tanh' = 1 - tanh^2
+                hook("o", do * o * (1 - o)),
+            ],
+            axis=1,
+        )
+        return da, da, (0.0, dc * f)  # dL/dc = dc' * f
+
+
+class GRUCell:
+    """r, z = sigmoid(.) of the r, z blocks of x_proj + h_proj;
+    n = tanh(x_proj_n + r * h_proj_n)  (the reset gate scales h W_hn^T + b_hn, as in PyTorch);
+    h' = (1 - z)*n + z*h."""
+
+    def step(self, x_proj, h_proj, state):
+        (h,) = state
+        x_r, x_z, x_n = np.split(x_proj, 3, axis=1)
+        h_r, h_z, h_n = np.split(h_proj, 3, axis=1)
+        r, z = sigmoid(x_r + h_r), sigmoid(x_z + h_z)
+        n = np.tanh(x_n + r * h_n)
+        return ((1 - z) * n + z * h,), (h, h_n, r, z, n)
+
+    def step_back(self, d_state, cache, hook):
+        (dh,) = d_state
+        h, h_n, r, z, n = cache
+        da_n = hook("n", dh * (1 - z) * (1 - n * n))  # d/d(x_n + r*h_n)
+        da_z = hook("z", dh * (h - n) * z * (1 - z))  # dh'/dz = h - n
+        da_r = hook("r", da_n * h_n * r * (1 - r))
+        d_x_proj = np.concatenate([da_r, da_z, da_n], axis=1)
+        d_h_proj = np.concatenate([da_r, da_z, da_n * r], axis=1)
+        return d_x_proj, d_h_proj, (dh * z,)  # h' = ... + z*h
+
+
+CELLS = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
+
+
+def reference_bptt(
+    cell: str,
+    x: np.ndarray,
+    h0: np.ndarray,
+    weights: Weights,
+    dh: np.ndarray,
+    c0: np.ndarray | None = None,
+    nonlinearity: str = "tanh",
+    on_gate_grad: GateHook | None = None,
+) -> tuple[np.ndarray, Gradients]:
+    """Run ``cell`` over ``x`` (T, B, I) from ``h0`` (B, H) and backpropagate through time.
+
+    ``dh`` (T, B, H) is dL/dh_t from outside the recurrence (e.g. ``np.ones`` for
+    L = sum_t sum h_t). Returns the hidden states (T, B, H) and the :class:`Gradients`.
+    """
+    gates_of(cell)  # a clear error for an unknown cell
+    equations = RNNCell(nonlinearity) if cell == "rnn" else CELLS[cell]()
+    steps = x.shape[0]
+    state = (h0, np.zeros_like(h0) if c0 is None else c0) if cell == "lstm" else (h0,)
+    # forward: keep each step's input state and cache
+    h_prev, caches, hs = [], [], []
+    for t in range(steps):
+        h_prev.append(state[0])
+        x_proj = x[t] @ weights.W_ih.T + weights.b_ih
+        h_proj = state[0] @ weights.W_hh.T + weights.b_hh
+        state, cache = equations.step(x_proj, h_proj, state)
+        caches.append(cache)
+        hs.append(state[0])
+    # backward: from the last step to the first, the shared loop of the module docstring
+    per_step = {name: np.zeros((steps, *getattr(weights, name).shape)) for name in PARAMS}
+    dx, d_gates = np.zeros_like(x, dtype=float), []
+    d_state = tuple(np.zeros_like(s) for s in state)
+    for t in reversed(range(steps)):
+        d_state = (d_state[0] + dh[t], *d_state[1:])  # dL/dh_t: from step t+1 and from outside
+
+        def hook(gate: str, grad: np.ndarray, t: int = t) -> np.ndarray:
+            return grad if on_gate_grad is None else on_gate_grad(t, gate, grad)
+
+        d_x_proj, d_h_proj, direct = equations.step_back(d_state, caches[t], hook)
+        d_gates.append(d_x_proj)
+        per_step["W_ih"][t] = d_x_proj.T @ x[t]
+        per_step["b_ih"][t] = d_x_proj.sum(axis=0)
+        per_step["W_hh"][t] = d_h_proj.T @ h_prev[t]
+        per_step["b_hh"][t] = d_h_proj.sum(axis=0)
+        dx[t] = d_x_proj @ weights.W_ih
+        d_state = (direct[0] + d_h_proj @ weights.W_hh, *direct[1:])
+    grads = Gradients(
+        **per_step,
+        x=dx,
+        h0=d_state[0],
+        c0=d_state[1] if cell == "lstm" else None,
+        gates=np.stack(d_gates[::-1]),
+    )
+    return np.stack(hs), grads
