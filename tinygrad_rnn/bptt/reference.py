@@ -69,7 +69,10 @@ class Weights:
         """Uniform(-scale, scale) float64 weights; ``scale`` defaults to PyTorch's 1/sqrt(H)."""
         rows = len(gates_of(cell)) * hidden_size
         scale = 1.0 / np.sqrt(hidden_size) if scale is None else scale
-        draw = lambda *shape: rng.uniform(-scale, scale, shape)  # noqa: E731
+
+        def draw(*shape: int) -> np.ndarray:
+            return rng.uniform(-scale, scale, shape)
+
         return cls(draw(rows, input_size), draw(rows, hidden_size), draw(rows), draw(rows))
 
 
@@ -108,7 +111,7 @@ def gates_of(cell: str) -> tuple[str, ...]:
 # d_state_direct is the part of dL/d(previous state) that does not pass through h_proj.
 
 
-class RNNCell:
+class RNNEquations:
     """h' = act(x_proj + h_proj), act = tanh or relu."""
 
     def __init__(self, nonlinearity: str = "tanh"):
@@ -129,7 +132,7 @@ class RNNCell:
         return da, da, (0.0,)
 
 
-class LSTMCell:
+class LSTMEquations:
     """i, f, o = sigmoid(.), g = tanh(.) of the blocks of x_proj + h_proj;
     c' = f*c + i*g;  h' = o*tanh(c')."""
 
@@ -159,7 +162,7 @@ class LSTMCell:
         return da, da, (0.0, dc * f)  # dL/dc = dc' * f
 
 
-class GRUCell:
+class GRUEquations:
     """r, z = sigmoid(.) of the r, z blocks of x_proj + h_proj;
     n = tanh(x_proj_n + r * h_proj_n)  (the reset gate scales h W_hn^T + b_hn, as in PyTorch);
     h' = (1 - z)*n + z*h."""
@@ -183,7 +186,7 @@ class GRUCell:
         return d_x_proj, d_h_proj, (dh * z,)  # h' = ... + z*h
 
 
-CELLS = {"rnn": RNNCell, "lstm": LSTMCell, "gru": GRUCell}
+CELLS = {"rnn": RNNEquations, "lstm": LSTMEquations, "gru": GRUEquations}
 
 
 def reference_bptt(
@@ -202,7 +205,7 @@ def reference_bptt(
     L = sum_t sum h_t). Returns the hidden states (T, B, H) and the :class:`Gradients`.
     """
     gates_of(cell)  # a clear error for an unknown cell
-    equations = RNNCell(nonlinearity) if cell == "rnn" else CELLS[cell]()
+    equations = RNNEquations(nonlinearity) if cell == "rnn" else CELLS[cell]()
     steps = x.shape[0]
     state = (h0, np.zeros_like(h0) if c0 is None else c0) if cell == "lstm" else (h0,)
     # forward: keep each step's input state and cache
