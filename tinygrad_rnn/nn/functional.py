@@ -289,8 +289,12 @@ def _class_loss(
 
         a[n, c] = w_c * valid_n * ((1 - eps) [c == y_n] + eps / C)
 
-    (valid_n = 0 where y_n == ignore_index). Picking by a one-hot mask instead of indexing works
-    for every input shape and costs O(N C), as much as the log-softmax itself.
+    (valid_n = 0 where y_n == ignore_index). ``"mean"`` divides the sum over n by
+    sum_n w_{y_n} valid_n (the weighted count of targets, as PyTorch does). The sign and that
+    divisor are folded into ``a`` too, so the loss costs one multiply and one sum after the
+    log-softmax: few recorded ops, which matters when a loss is taken at every time step.
+    Picking by a one-hot mask instead of indexing works for every input shape and costs O(N C),
+    as much as the log-softmax itself.
     """
     axis = _class_axis(name, log_probs)
     num_classes = log_probs.shape[axis]
@@ -322,10 +326,10 @@ def _class_loss(
     coefficients = picked if label_smoothing == 0.0 else (1.0 - label_smoothing) * picked
     if label_smoothing:
         coefficients = coefficients + (label_smoothing / num_classes) * valid
-    loss = -(log_probs * Tensor(coefficients)).sum(axis=axis)
-    if reduction == "mean":  # PyTorch: divided by the (weighted) count of non-ignored targets
-        return loss.sum() / Tensor(xp.sum(picked))
-    return _reduce(loss, reduction)
+    if reduction == "none":
+        return (log_probs * Tensor(-coefficients)).sum(axis=axis)
+    scale = -1.0 if reduction == "sum" else -1.0 / xp.sum(picked)  # 0 targets: 0 / 0 = nan, as in PyTorch
+    return (log_probs * Tensor(coefficients * scale)).sum()
 
 
 def mse_loss(input: Tensor, target: Tensor | Any, reduction: str = "mean") -> Tensor:
