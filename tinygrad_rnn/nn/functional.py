@@ -164,27 +164,52 @@ def layer_norm(
 
 # --- activations (the Tensor methods, under their torch.nn.functional names) -------------------------
 def relu(input: Tensor) -> Tensor:
-    """max(x, 0). Example: ``relu(x)`` is ``x.relu()``."""
+    """max(x, 0), elementwise (``x.relu()``).
+
+    Example:
+        >>> relu(Tensor([-1.0, 2.0])).tolist()
+        [0.0, 2.0]
+    """
     return input.relu()
 
 
 def tanh(input: Tensor) -> Tensor:
-    """tanh(x). Example: ``tanh(x)`` is ``x.tanh()``."""
+    """tanh(x), elementwise (``x.tanh()``).
+
+    Example:
+        >>> tanh(Tensor([0.0])).tolist()
+        [0.0]
+    """
     return input.tanh()
 
 
 def sigmoid(input: Tensor) -> Tensor:
-    """1 / (1 + e^-x). Example: ``sigmoid(x)`` is ``x.sigmoid()``."""
+    """1 / (1 + e^-x), elementwise (``x.sigmoid()``).
+
+    Example:
+        >>> sigmoid(Tensor([0.0])).tolist()
+        [0.5]
+    """
     return input.sigmoid()
 
 
 def softmax(input: Tensor, axis: int = -1) -> Tensor:
-    """e^x / sum(e^x) along ``axis`` (PyTorch's ``dim``), computed stably."""
+    """e^x / sum(e^x) along ``axis`` (PyTorch's ``dim``), computed stably.
+
+    Example:
+        >>> softmax(Tensor([[1.0, 1.0]]), axis=1).tolist()
+        [[0.5, 0.5]]
+    """
     return input.softmax(axis)
 
 
 def log_softmax(input: Tensor, axis: int = -1) -> Tensor:
-    """x - logsumexp(x) along ``axis`` (PyTorch's ``dim``), computed stably."""
+    """x - logsumexp(x) along ``axis`` (PyTorch's ``dim``), computed stably.
+
+    Example:
+        >>> round(log_softmax(Tensor([1000.0, 1000.0])).tolist()[0], 4)   # log 1/2, no overflow
+        -0.6931
+    """
     return input.log_softmax(axis)
 
 

@@ -56,17 +56,33 @@ def _draw(tensor: Tensor, kind: str) -> Any:
 
 
 def uniform_(tensor: Tensor, a: float = 0.0, b: float = 1.0) -> Tensor:
-    """Fill with samples of U[a, b)."""
+    """Fill with samples of U[a, b).
+
+    Example:
+        >>> w = uniform_(Tensor([0.0, 0.0, 0.0]), 2.0, 3.0)
+        >>> bool(((w.numpy() >= 2) & (w.numpy() < 3)).all())
+        True
+    """
     return _fill(tensor, a + (b - a) * _draw(tensor, "uniform"))
 
 
 def normal_(tensor: Tensor, mean: float = 0.0, std: float = 1.0) -> Tensor:
-    """Fill with samples of N(mean, std^2)."""
+    """Fill with samples of N(mean, std^2).
+
+    Example:
+        >>> normal_(Tensor([0.0, 0.0]), mean=5.0, std=0.0).tolist()
+        [5.0, 5.0]
+    """
     return _fill(tensor, mean + std * _draw(tensor, "normal"))
 
 
 def constant_(tensor: Tensor, val: float) -> Tensor:
-    """Fill with ``val``."""
+    """Fill with ``val``.
+
+    Example:
+        >>> constant_(Tensor([0.0, 0.0]), 0.5).tolist()
+        [0.5, 0.5]
+    """
     return _fill(tensor, tensor.xp.full(tensor.shape, val, dtype=tensor.dtype))
 
 
@@ -128,7 +144,13 @@ def _fan(tensor: Tensor, mode: str) -> int:
 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:
-    """Glorot: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out))."""
+    """Glorot: U(-a, a) with a = gain * sqrt(6 / (fan_in + fan_out)).
+
+    Example:
+        >>> w = xavier_uniform_(Tensor([[0.0, 0.0, 0.0]] * 3))   # a = sqrt(6 / 6) = 1
+        >>> bool((abs(w.numpy()) <= 1).all())
+        True
+    """
     fan_in, fan_out = fan_in_and_fan_out(tensor)
     bound = gain * math.sqrt(6.0 / (fan_in + fan_out))
     return uniform_(tensor, -bound, bound)

@@ -220,28 +220,48 @@ class LayerNorm(Module):
 
 
 class Identity(Module):
-    """Returns its input unchanged (a placeholder, e.g. for an optional layer)."""
+    """Returns its input unchanged (a placeholder, e.g. for an optional layer).
+
+    Example:
+        >>> Identity()(Tensor([1.0, -2.0])).tolist()
+        [1.0, -2.0]
+    """
 
     def forward(self, input: Tensor) -> Tensor:
         return input
 
 
 class Tanh(Module):
-    """y = tanh(x), elementwise."""
+    """y = tanh(x), elementwise.
+
+    Example:
+        >>> Tanh()(Tensor([0.0])).tolist()
+        [0.0]
+    """
 
     def forward(self, input: Tensor) -> Tensor:
         return input.tanh()
 
 
 class ReLU(Module):
-    """y = max(x, 0), elementwise."""
+    """y = max(x, 0), elementwise.
+
+    Example:
+        >>> ReLU()(Tensor([-1.0, 2.0])).tolist()
+        [0.0, 2.0]
+    """
 
     def forward(self, input: Tensor) -> Tensor:
         return input.relu()
 
 
 class Sigmoid(Module):
-    """y = 1 / (1 + e^-x), elementwise."""
+    """y = 1 / (1 + e^-x), elementwise.
+
+    Example:
+        >>> Sigmoid()(Tensor([0.0])).tolist()
+        [0.5]
+    """
 
     def forward(self, input: Tensor) -> Tensor:
         return input.sigmoid()

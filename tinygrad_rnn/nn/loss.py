@@ -40,6 +40,11 @@ class CrossEntropyLoss(_Loss):
     """Softmax cross-entropy against class indices; see :func:`functional.cross_entropy`.
 
     Shapes: scores (N, C) or (N, C, d1, ...) or (C,); targets (N,), (N, d1, ...) or ().
+
+    Example:
+        >>> criterion = CrossEntropyLoss(ignore_index=0, reduction="sum")
+        >>> round(criterion(Tensor([[0.0, 0.0], [0.0, 0.0]]), [1, 0]).item(), 4)   # log 2, once
+        0.6931
     """
 
     def __init__(
@@ -59,7 +64,12 @@ class CrossEntropyLoss(_Loss):
 
 
 class NLLLoss(_Loss):
-    """Negative log-likelihood of class indices, from log-probabilities; see :func:`functional.nll_loss`."""
+    """Negative log-likelihood of class indices, from log-probabilities; see :func:`functional.nll_loss`.
+
+    Example:
+        >>> NLLLoss(reduction="none")(Tensor([[-0.5, -2.0]]), [1]).tolist()
+        [2.0]
+    """
 
     def __init__(self, weight: Tensor | Any | None = None, ignore_index: int = -100, reduction: str = "mean") -> None:
         super().__init__(reduction)
@@ -71,14 +81,24 @@ class NLLLoss(_Loss):
 
 
 class MSELoss(_Loss):
-    """Mean squared error; see :func:`functional.mse_loss`."""
+    """Mean squared error; see :func:`functional.mse_loss`.
+
+    Example:
+        >>> MSELoss()(Tensor([1.0, 3.0]), Tensor([1.0, 1.0])).item()
+        2.0
+    """
 
     def forward(self, input: Tensor, target: Tensor | Any) -> Tensor:
         return F.mse_loss(input, target, self.reduction)
 
 
 class BCELoss(_Loss):
-    """Binary cross-entropy of probabilities; see :func:`functional.binary_cross_entropy`."""
+    """Binary cross-entropy of probabilities; see :func:`functional.binary_cross_entropy`.
+
+    Example:
+        >>> round(BCELoss()(Tensor([0.5]), Tensor([1.0])).item(), 4)   # log 2
+        0.6931
+    """
 
     def __init__(self, weight: Tensor | Any | None = None, reduction: str = "mean") -> None:
         super().__init__(reduction)
@@ -89,7 +109,13 @@ class BCELoss(_Loss):
 
 
 class BCEWithLogitsLoss(_Loss):
-    """Binary cross-entropy of scores, stable for any score; see :func:`functional.binary_cross_entropy_with_logits`."""
+    """Binary cross-entropy of scores, stable for any score; see :func:`functional.binary_cross_entropy_with_logits`.
+
+    Example:
+        >>> criterion = BCEWithLogitsLoss(pos_weight=Tensor([3.0]))
+        >>> round(criterion(Tensor([0.0]), Tensor([1.0])).item(), 4)   # 3 log 2
+        2.0794
+    """
 
     def __init__(
         self, weight: Tensor | Any | None = None, reduction: str = "mean", pos_weight: Tensor | Any | None = None
