@@ -129,7 +129,8 @@ def tag_source(source: str) -> list[int]:
     """One tag id (an index into :data:`TAGS`) per character of Python ``source``.
 
     Characters no token covers (spaces, newlines, indentation) are ``space``; a NAME that is a
-    keyword (``def``, ``if``, ...; also soft keywords like ``match``) is ``keyword``.
+    keyword (``def``, ``if``, ...; not the soft keywords ``match``, ``case``, ``_`` and ``type``, which
+    are mostly used as names) is ``keyword``.
 
     >>> src = "x = 1  # one"
     >>> "".join(TAGS[t][0] for t in tag_source(src))    # s=space n=name k=keyword o=op ...
@@ -143,7 +144,7 @@ def tag_source(source: str) -> list[int]:
         tag = _TOKEN_TAG.get(token.type)
         if tag is None:
             continue
-        if tag == "name" and (keyword.iskeyword(token.string) or keyword.issoftkeyword(token.string)):
+        if tag == "name" and keyword.iskeyword(token.string):
             tag = "keyword"
         start = line_starts[token.start[0] - 1] + token.start[1]
         end = line_starts[token.end[0] - 1] + token.end[1]
@@ -155,16 +156,19 @@ def python_source_tags(max_files: int | None = None) -> list[tuple[str, list[int
     """Python standard-library modules as ``(source, tags)`` pairs, one tag per character.
 
     The files are the top-level ``*.py`` modules next to ``os.py`` (``os.path.dirname(os.__file__)``),
-    in sorted order, tokenised with :mod:`tokenize` (see :func:`tag_source`); files that are not
-    ASCII or that fail to tokenise are skipped. The exact text depends on the Python version.
+    in a fixed shuffled order (so that the first ``max_files`` are a mix of the whole library, not
+    the modules whose names start with an underscore), tokenised with :mod:`tokenize` (see
+    :func:`tag_source`); files that are not ASCII or that fail to tokenise are skipped. The exact
+    text depends on the Python version.
 
     >>> (source, tags), = python_source_tags(max_files=1)
     >>> len(source) == len(tags) and set(tags) <= set(range(len(TAGS)))
     True
     """
-    folder = Path(os.path.dirname(os.__file__))
+    paths = sorted(Path(os.path.dirname(os.__file__)).glob("*.py"))
+    random.Random(0).shuffle(paths)
     pairs = []
-    for path in sorted(folder.glob("*.py")):
+    for path in paths:
         if max_files is not None and len(pairs) >= max_files:
             break
         source = path.read_text(encoding="utf-8", errors="replace")

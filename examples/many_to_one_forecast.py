@@ -15,7 +15,7 @@ next-day temperatures; the model is also compared with it day by day in the plot
 from __future__ import annotations
 
 import numpy as np
-from common import figure, minibatches, output, parser, plot_curves, progress, save
+from common import figure, minibatches, output, parser, plot_curves, progress, save, setup
 from data import seattle_weather
 
 import tinygrad_rnn as tg
@@ -58,8 +58,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--window", type=int, default=30, help="days the model reads")
     p.add_argument("--hidden", type=int, default=16)
     args = p.parse_args(argv)
-    tg.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
+    rng = setup(args)
 
     days = seattle_weather()
     features = daily_features(days)

@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from common import figure, minibatches, output, pad_ids, parser, plot_curves, progress, save
+from common import figure, minibatches, output, pad_ids, parser, plot_curves, progress, save, setup
 from data import Vocab, split, vader_lexicon
 
 import tinygrad_rnn as tg
@@ -65,8 +65,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--cell", choices=["gru", "lstm"], default="gru")
     p.add_argument("--hidden", type=int, default=64)
     args = p.parse_args(argv)
-    tg.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
+    rng = setup(args)
 
     lexicon = vader_lexicon()
     train, test = split(lexicon, test_fraction=0.2, seed=args.seed)

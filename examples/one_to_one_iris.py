@@ -10,7 +10,7 @@ two-layer perceptron, ``Linear(4, 16) -> Tanh -> Linear(16, 3)``, trained full-b
 from __future__ import annotations
 
 import numpy as np
-from common import figure, output, parser, plot_curves, progress, save
+from common import figure, output, parser, plot_curves, progress, save, setup
 from data import iris, split
 
 import tinygrad_rnn as tg
@@ -27,7 +27,7 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser(__doc__.splitlines()[0], epochs=200, lr=0.02).parse_args(argv)
     if args.quick:
         args.epochs = min(args.epochs, 50)
-    tg.manual_seed(args.seed)
+    setup(args)
 
     features, labels, species = iris()
     train, test = split(range(len(labels)), test_fraction=0.2, seed=args.seed)
