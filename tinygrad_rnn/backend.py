@@ -24,6 +24,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -69,27 +70,64 @@ class Backend:
     def scatter_add(self, target: Any, index: tuple, values: Any) -> None:
         """``target[index] += values`` in place, where repeated integer indices add up.
 
-        Generic fallback, standard functions only: the index must be one integer array on
-        the leading axis (``index == (idx, ...)``), as in an embedding lookup. Each value row is
-        added through a one-hot matrix: ``target += onehot(idx)^T @ values``.
+        Generic fallback, standard functions only, for the two forms of integer-array index
+        the engine forwards on any device (indices already in [0, n)):
+
+        * one integer array ``idx`` among slices and ``...`` (``W[tokens]``, ``x[:, idx]``):
+          ``target[basic] += moveaxis(values, axis, -1) @ onehot(idx)``, moved back;
+        * an int or integer array on every axis (``logits[rows, targets]``): the same, on the
+          flat position of each element, ``target += onehot(flat)^T @ values``.
+
+        The one-hot matrix has one row per index and one column per position: fine for tests
+        and small tables; CuPy and NumPy use their own scatter-add instead.
         """
         xp = self.xp
-        idx = index[0]
-        if len(index) != 2 or index[1] is not Ellipsis or not hasattr(idx, "shape"):
+        axis = array_axis(index, target.ndim)
+        if axis is not None:
+            idx = xp.reshape(next(k for k in index if hasattr(k, "shape")), (-1,))
+            basic = tuple(slice(None) if hasattr(k, "shape") else k for k in index)
+            part_shape = target[basic].shape
+            values = xp.reshape(values, (*part_shape[:axis], idx.shape[0], *part_shape[axis + 1 :]))
+            added = xp.moveaxis(values, axis, -1) @ _onehot(xp, idx, part_shape[axis], values.dtype)
+            target[basic] += xp.moveaxis(added, -1, axis)
+        elif len(index) == target.ndim and all(type(k) is int or hasattr(k, "shape") for k in index):
+            index = [k % n if type(k) is int else k for k, n in zip(index, target.shape)]  # x[-1] is x[n - 1]
+            flat = sum(k * math.prod(target.shape[i + 1 :]) for i, k in enumerate(index))
+            flat = xp.reshape(xp.broadcast_to(xp.asarray(flat), values.shape), (-1,))
+            onehot = _onehot(xp, flat, math.prod(target.shape), values.dtype)
+            target += xp.reshape(onehot.mT @ xp.reshape(values, (-1,)), target.shape)
+        else:
             raise NotImplementedError(
-                f"scatter_add on device {self.device!r} supports one integer array on the "
-                f"leading axis, got index {index!r}"
+                f"scatter_add on device {self.device!r}: index {index!r} mixes integer arrays with ints "
+                "and slices in a way the Array API standard does not define; index in two steps, e.g. x[0][:, idx]"
             )
-        n = target.shape[0]
-        flat_idx = xp.reshape(idx, (-1,))
-        rows = xp.reshape(values, (flat_idx.shape[0], -1))
-        onehot = xp.astype(flat_idx[:, None] == xp.arange(n)[None, :], rows.dtype)
-        target += xp.reshape(xp.matmul(onehot.mT, rows), target.shape)
 
     def random(self, kind: str, shape: tuple, dtype: str) -> Any:
         """``kind`` is ``"normal"`` or ``"uniform"``; drawn from the global seeded generator."""
         draw = _generator.standard_normal if kind == "normal" else _generator.random
         return self.from_numpy(draw(shape).astype(dtype))
+
+
+def array_axis(index: tuple, ndim: int) -> int | None:
+    """The axis indexed by the one integer array of ``index`` when every other entry is a slice
+    or ``...`` (the form the engine gathers with ``take``), else None.
+
+    Example:
+        >>> array_axis((slice(None), np.array([1, 1])), 3), array_axis((Ellipsis, np.array([0])), 3)
+        (1, 2)
+    """
+    arrays = [i for i, k in enumerate(index) if hasattr(k, "shape")]
+    if len(arrays) != 1 or not all(type(k) is slice or k is Ellipsis for k in index if not hasattr(k, "shape")):
+        return None
+    position = arrays[0]
+    if any(k is Ellipsis for k in index[:position]):  # count from the end
+        return ndim - len(index) + position
+    return position
+
+
+def _onehot(xp: Any, idx: Any, n: int, dtype: Any) -> Any:
+    """onehot[r, j] = 1 where idx[r] == j: row r adds into position idx[r]."""
+    return xp.astype(idx[:, None] == xp.arange(n)[None, :], dtype)
 
 
 class NumpyBackend(Backend):

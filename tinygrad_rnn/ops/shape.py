@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+from .. import backend as _backend
 from ..autograd import SparseGrad
 from ..function import Function
 
@@ -60,7 +61,7 @@ class Expand(Function):
 
 
 class GetItem(Function):
-    """y = x[key] (ints, slices, None, ..., integer arrays or tensors);
+    """y = x[key] (ints, slices, None, ..., integer arrays, lists or tensors);
     dL/dx = zeros with dL/dy added at ``key`` (repeated integer indices add up)"""
 
     def forward(self, x, key):
@@ -70,12 +71,16 @@ class GetItem(Function):
                 key = (*key, Ellipsis)  # the standard asks for every axis to be indexed
             self.key, self.advanced, self.inner_shape = key, False, None
             return self.index(x, key)
-        key = tuple(self.index_array(k, x) if _is_array_like(k) else k for k in key)
-        if not any(k is Ellipsis for k in key):  # `in` would compare arrays elementwise
+        key = self.index_arrays(x, key)
+        if sum(k is not None and k is not Ellipsis for k in key) < x.ndim and not any(k is Ellipsis for k in key):
             key = (*key, Ellipsis)  # the standard asks for every axis to be indexed
         self.advanced = any(hasattr(k, "shape") for k in key)
         # None inserts new axes in y; the gradient buffer of x has none, so drop them there.
         self.key = tuple(k for k in key if k is not None)
+        if _backend.array_axis(self.key, x.ndim) is not None:
+            y = self.take(x, self.key)
+            self.inner_shape = None if len(self.key) == len(key) else y.shape
+            return y if self.inner_shape is None else y[_new_axes(key)]
         self.inner_shape = None if len(self.key) == len(key) else x[self.key].shape
         return self.index(x, key)
 
@@ -83,20 +88,52 @@ class GetItem(Function):
         """``x[key]``, with a clear error for an index out of range. Backward needs only the key."""
         self.save_for_backward()
         try:
-            return _take_rows(self.xp, x, key[0]) if _is_row_lookup(key) else x[key]
+            return x[key]
         except IndexError as error:
-            raise IndexError(f"getitem: index {key} is out of range for shape {tuple(x.shape)}: {error}") from None
+            raise IndexError(f"getitem: cannot index a tensor of shape {tuple(x.shape)} with {key}: {error}") from None
 
-    def index_array(self, k, x):
+    def take(self, x, key):
+        """``x[key]`` for one integer array ``idx`` among slices and ``...``, by the standard's
+        ``take`` (the standard has no integer array beside a slice): ``take(x[basic], idx, axis)``."""
+        self.save_for_backward()
+        xp = self.xp
+        axis = _backend.array_axis(key, x.ndim)
+        idx = next(k for k in key if hasattr(k, "shape"))
+        part = x[tuple(slice(None) if hasattr(k, "shape") else k for k in key)]
+        y = xp.take(part, xp.reshape(idx, (-1,)), axis=axis)
+        return xp.reshape(y, (*part.shape[:axis], *idx.shape, *part.shape[axis + 1 :]))
+
+    def index_arrays(self, x, key):
+        """``key`` with each integer list, array or tensor as a backend array of indices in
+        [0, n), checked against the size n of the axis it indexes (CuPy would wrap silently)."""
+        indexed = sum(k is not None and k is not Ellipsis for k in key)
+        axis, converted = 0, []
+        for k in key:
+            if _is_array_like(k) and axis < x.ndim:
+                k = self.index_array(k, axis, x.shape)
+            converted.append(k)
+            if k is Ellipsis:
+                axis += x.ndim - indexed  # the axes that ... stands for
+            elif k is not None:
+                axis += 1
+        return tuple(converted)
+
+    def index_array(self, k, axis, shape):
         """An integer index as a backend array, checked against the axis it indexes."""
         xp = self.xp
         k = k.data if hasattr(k, "_backend") else k
-        k = xp.asarray(k)
+        k = xp.asarray(k, dtype=xp.int64) if isinstance(k, list) and not k else xp.asarray(k)  # [] selects nothing
         if k.dtype == xp.bool:
             raise TypeError("getitem: boolean masks are not supported; use where(mask, x, 0)")
         if not xp.isdtype(k.dtype, "integral"):
             raise TypeError(f"getitem: index arrays must hold integers, got dtype {k.dtype}")
-        return k
+        n = shape[axis]
+        if math.prod(k.shape) and bool(xp.any((k < -n) | (k >= n))):
+            raise IndexError(
+                f"getitem: index array with values from {int(xp.min(k))} to {int(xp.max(k))} is out of range "
+                f"for axis {axis} of size {n} (tensor shape {tuple(shape)})"
+            )
+        return xp.where(k < 0, k + n, k)
 
     def backward(self, grad):
         if self.inner_shape is not None:
@@ -107,16 +144,16 @@ class GetItem(Function):
 _BASIC_INDEX = (int, slice, type(Ellipsis))
 
 
-def _is_row_lookup(key) -> bool:
-    """``x[idx]`` with one integer array ``idx`` on the leading axis (an embedding lookup)."""
-    return len(key) == 2 and hasattr(key[0], "shape") and key[1] is Ellipsis
-
-
-def _take_rows(xp, x, idx):
-    """``x[idx]`` for an integer array ``idx`` of any shape, by the standard's ``take``
-    (the standard does not allow an integer array beside a slice or ``...``)."""
-    rows = xp.take(x, xp.reshape(idx, (-1,)), axis=0)
-    return xp.reshape(rows, (*idx.shape, *x.shape[1:]))
+def _new_axes(key) -> tuple:
+    """The index that inserts the new axes of ``key``'s ``None`` entries into x[key without None],
+    when ``key`` holds one integer array (whose axes then stay in place, as in NumPy)."""
+    index = []
+    for k in key:
+        if hasattr(k, "shape"):
+            index += [slice(None)] * k.ndim  # the axes the array's values fill
+        else:
+            index.append(slice(None) if type(k) is slice else k)  # None and ... stay
+    return tuple(index)
 
 
 def _is_array_like(k) -> bool:
