@@ -96,7 +96,7 @@ def gru_step(gi: Tensor, state: State, weight_hh: Tensor, bias_hh: Tensor | None
     (h,) = state
     gh = linear(h, weight_hh, bias_hh)  # (B, 3H): all three recurrent terms in one op
     size = h.shape[-1]
-    r_z = (gi[..., : 2 * size] + gh[..., : 2 * size]).sigmoid()  # r and z share one sigmoid
+    r_z = (gi + gh)[..., : 2 * size].sigmoid()  # r and z share one add and one sigmoid
     r, z = r_z[..., :size], r_z[..., size:]
     n = (gi[..., 2 * size :] + r * gh[..., 2 * size :]).tanh()
     return (n + z * (h - n),)  # = (1 - z) * n + z * h, in one op fewer
