@@ -580,7 +580,13 @@ SPECS: list[OpSpec] = [
     _softmax_like("softmax", _np_softmax),
     _softmax_like("log_softmax", lambda x, axis: np.log(_np_softmax(x, axis))),
     # shapes
-    OpSpec("reshape", _reshape, lambda x, shape, packed: x.reshape(shape), with_params(one_shape(), _reshape_params)),
+    OpSpec(
+        "reshape",
+        _reshape,
+        lambda x, shape, packed: x.reshape(shape),
+        with_params(one_shape(), _reshape_params),
+        torch=lambda x, shape, packed: x.reshape(shape),
+    ),
     OpSpec(
         "view",
         _view,
@@ -588,7 +594,13 @@ SPECS: list[OpSpec] = [
         with_params(one_shape(), _reshape_params),
         torch=lambda x, shape, packed: x.reshape(shape),
     ),
-    OpSpec("flatten", lambda x, **p: x.flatten(**p), _np_flatten, with_params(one_shape(), _flatten_params)),
+    OpSpec(
+        "flatten",
+        lambda x, **p: x.flatten(**p),
+        _np_flatten,
+        with_params(one_shape(), _flatten_params),
+        torch=lambda x, start=0, end=-1: x.flatten(start, end),
+    ),
     OpSpec(
         "transpose",
         lambda x, **p: x.transpose(**p),
@@ -601,7 +613,7 @@ SPECS: list[OpSpec] = [
         lambda x: x.T,
         lambda x: x.T,
         shapes_only(one_shape()),
-        torch=lambda x: x.permute(*reversed(range(x.ndim))),
+        torch=lambda x: x.permute(tuple(reversed(range(x.ndim)))),
     ),
     OpSpec(
         "permute",
