@@ -224,8 +224,8 @@ class Tensor:
             seed = grad.data if isinstance(grad, Tensor) else self._backend.xp.asarray(grad)
             if tuple(seed.shape) != self.shape or seed.dtype != self.dtype:
                 raise ValueError(
-                    f"backward: grad has shape {tuple(seed.shape)} and dtype {seed.dtype}, "
-                    f"but the tensor has shape {self.shape} and dtype {self.dtype}"
+                    f"backward: grad has shape {tuple(seed.shape)} and dtype {_backend.dtype_name(seed.dtype)}, "
+                    f"but the tensor has shape {self.shape} and dtype {_backend.dtype_name(self.dtype)}"
                 )
         autograd.backward(self, seed, retain_graph)
 
@@ -244,7 +244,7 @@ class Tensor:
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and not _backend.is_float(self.dtype):
             raise TypeError(
-                f"requires_grad=True needs a floating tensor, got dtype {self.dtype} "
+                f"requires_grad=True needs a floating tensor, got dtype {_backend.dtype_name(self.dtype)} "
                 f"(shape {self.shape}); create it with dtype='float32' or call .float() first"
             )
         if self._ctx is not None and not requires_grad:

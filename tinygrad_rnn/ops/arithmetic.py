@@ -6,6 +6,7 @@ operand's shape (``autograd.unbroadcast``).
 
 from __future__ import annotations
 
+from ..backend import DEFAULT_FLOAT
 from ..function import Function
 
 
@@ -75,9 +76,17 @@ class Mul(Binary):
 
 
 class Div(Binary):
-    """y = a / b;  dL/da = dL/dy / b,  dL/db = -dL/dy * a / b^2"""
+    """y = a / b;  dL/da = dL/dy / b,  dL/db = -dL/dy * a / b^2
+
+    Integer divided by integer is true division in the default float32, as in PyTorch
+    (``int_tensor / 2``), on every device.
+    """
 
     def compute(self, a, b):
+        xp = self.xp
+        if not xp.isdtype(a.dtype, "real floating") and not xp.isdtype(b.dtype, "real floating"):
+            default = getattr(xp, DEFAULT_FLOAT)
+            a, b = xp.astype(a, default), xp.astype(b, default)
         self.save_for_backward(a, b)
         return a / b
 
