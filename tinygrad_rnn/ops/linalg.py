@@ -66,20 +66,20 @@ class Linear(Function):
             )
         if bias is not None and tuple(bias.shape) != (weight.shape[0],):
             raise ValueError(f"linear: bias {tuple(bias.shape)} must have shape ({weight.shape[0]},)")
-        self.save_for_backward(x, weight)
-        y = x @ weight.mT
-        return y if bias is None else y + bias
+        xp = self.xp
+        rows = xp.reshape(x, (-1, x.shape[-1]))  # every leading axis is a batch axis: one 2-D matmul
+        self.save_for_backward(rows, weight, x.shape)
+        y = rows @ weight.mT
+        if bias is not None:
+            y += bias  # y is a new array: adding in place saves one allocation
+        return xp.reshape(y, (*x.shape[:-1], weight.shape[0]))
 
     def backward(self, grad):
-        x, weight = self.saved
+        rows, weight, x_shape = self.saved
         xp = self.xp
-        need_x, need_w = self.needs_input_grad[:2]
-        grad_x = grad @ weight if need_x else None
-        grad_w = grad_b = None
-        if need_w or len(self.needs_input_grad) > 2:
-            rows = xp.reshape(grad, (-1, grad.shape[-1]))  # every leading axis is a batch axis
-            if need_w:
-                grad_w = rows.mT @ xp.reshape(x, (-1, x.shape[-1]))
-            if len(self.needs_input_grad) > 2 and self.needs_input_grad[2]:
-                grad_b = xp.sum(rows, axis=0)
+        need_x, need_w, *need_b = self.needs_input_grad
+        grad_rows = xp.reshape(grad, (-1, grad.shape[-1]))
+        grad_x = xp.reshape(grad_rows @ weight, x_shape) if need_x else None
+        grad_w = grad_rows.mT @ rows if need_w else None
+        grad_b = xp.sum(grad_rows, axis=0) if need_b and need_b[0] else None
         return grad_x, grad_w, grad_b
