@@ -277,7 +277,7 @@ def main() -> None:
             steps = 1 if T >= 1000 else 5
             ms = {k: v * 1e3 for k, v in bench(p, torch, rounds, steps).items()}
 
-            def cell(name):
+            def cell(name, ms=ms):
                 return f"{ms[name]:.1f} ({ms[name] / ms['numpy']:.2f})" if name in ms else "-"
 
             ratio = f"{ms['tinygrad_rnn'] / ms['torch-cell']:.2f}" if "torch-cell" in ms else "-"
