@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -348,27 +349,36 @@ class Tensor:
     clamp = clip
 
     # --- comparisons: not differentiable, return bool tensors -----------------------------
-    def _compare(self, other: Any, compare: Any) -> Tensor:
+    def _compare(self, other: Any, name: str) -> Tensor:
+        """``operator.<name>`` (eq, lt, ...) elementwise, after the device and dtype checks of every op."""
         other = self._operand(other)
-        return Tensor._make(compare(self.data, other.data), self._backend, None)
+        if other._backend is not self._backend:
+            raise _backend.DeviceError(
+                f"{name}: tensors on different devices: {self.device!r} and {other.device!r}; "
+                f"move one with .to({self.device!r}) first"
+            )
+        a, b = self.data, other.data
+        if a.dtype != b.dtype:  # the dtype rule of every op: an int compares with a float as a float
+            a, b = _common_dtype(name, (self, other), self._backend)
+        return Tensor._make(getattr(operator, name)(a, b), self._backend, None)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return self._compare(other, lambda a, b: a == b)
+        return self._compare(other, "eq")
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return self._compare(other, lambda a, b: a != b)
+        return self._compare(other, "ne")
 
     def __lt__(self, other: Any) -> Tensor:
-        return self._compare(other, lambda a, b: a < b)
+        return self._compare(other, "lt")
 
     def __le__(self, other: Any) -> Tensor:
-        return self._compare(other, lambda a, b: a <= b)
+        return self._compare(other, "le")
 
     def __gt__(self, other: Any) -> Tensor:
-        return self._compare(other, lambda a, b: a > b)
+        return self._compare(other, "gt")
 
     def __ge__(self, other: Any) -> Tensor:
-        return self._compare(other, lambda a, b: a >= b)
+        return self._compare(other, "ge")
 
     def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
         return Tensor._make(self.xp.argmax(self.data, axis=axis, keepdims=keepdims), self._backend, None)
@@ -555,3 +565,4 @@ def where(condition: Tensor | Any, a: Tensor | Any, b: Tensor | Any) -> Tensor:
 
 
 from . import ops  # noqa: E402  (the ops import Function, which imports Tensor)
+from .function import _common_dtype  # noqa: E402
