@@ -118,17 +118,38 @@ def with_params(shapes: st.SearchStrategy, params: Callable[[tuple], st.SearchSt
     return shapes.flatmap(lambda s: params(s).map(lambda p: (s, p)))
 
 
+@st.composite
+def _maybe_empty(draw: Any, shapes: st.SearchStrategy) -> tuple:
+    """Shapes drawn with sides >= 1, where one example in four gets an axis of size 0 (every
+    shape that has it at a size above 1 gets 0 there, so they still broadcast together)."""
+    shapes = draw(shapes)
+    ndim = max((len(s) for s in shapes), default=0)
+    if ndim == 0 or draw(st.integers(0, 3)) != 0:
+        return shapes
+    axis = draw(st.integers(1, ndim))  # counted from the right, as broadcasting aligns shapes
+    holders = [i for i, s in enumerate(shapes) if len(s) >= axis]
+    emptied = [i for i in holders if shapes[i][-axis] != 1] or holders[:1]
+    return tuple(
+        s[: len(s) - axis] + (0,) + s[len(s) - axis + 1 :] if i in emptied else s for i, s in enumerate(shapes)
+    )
+
+
 def broadcastable(n: int, min_side: int = 0) -> st.SearchStrategy:
     """n mutually broadcastable shapes of up to 3 dimensions (sides 0-4 by default)."""
-    return hnp.mutually_broadcastable_shapes(num_shapes=n, max_dims=3, min_side=min_side, max_side=4).map(
-        lambda b: b.input_shapes
-    )
+    shapes = hnp.mutually_broadcastable_shapes(num_shapes=n, max_dims=3, min_side=max(min_side, 1), max_side=4)
+    shapes = shapes.map(lambda b: b.input_shapes)
+    return _maybe_empty(shapes) if min_side == 0 else shapes
 
 
 def one_shape(min_dims: int = 0, max_dims: int = 3, min_side: int = 0, max_side: int = 4) -> st.SearchStrategy:
-    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side, max_side=max_side).map(
-        lambda s: (s,)
-    )
+    shape = hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=max(min_side, 1), max_side=max_side)
+    shapes = shape.map(lambda s: (s,))
+    return _maybe_empty(shapes) if min_side == 0 else shapes
+
+
+def _empty_inner(a: tuple, b: tuple) -> tuple:
+    """Shapes of the same matrix product with inner dimension 0 (a sum over nothing: zeros)."""
+    return a[:-1] + (0,), (0,) if len(b) == 1 else b[:-2] + (0, b[-1])
 
 
 def axis_choices(ndim: int, allow_none: bool = True, allow_empty: bool = True) -> st.SearchStrategy:
@@ -274,7 +295,8 @@ def _one_array_index_params(draw: Any, shapes: tuple) -> dict:
     axis = draw(st.integers(0, len(shape) - 1))
     n = shape[axis]
     container = draw(st.sampled_from(["ndarray", "list", "tensor"]))
-    index_shape = hnp.array_shapes(min_dims=1 if container == "list" else 0, max_dims=2, min_side=1, max_side=4)
+    plain = container == "list"  # a list needs at least one int to be read as an integer array
+    index_shape = hnp.array_shapes(min_dims=int(plain), max_dims=2, min_side=int(plain), max_side=4)
     index = draw(hnp.arrays(np.int64, index_shape, elements=st.integers(-n, n - 1)))
     before = tuple(draw(st.slices(side)) for side in shape[:axis])
     key = index if axis == 0 and draw(st.booleans()) else (*before, index)
@@ -307,7 +329,7 @@ def _cat_cases(draw: Any) -> tuple:
 
 @st.composite
 def _stack_cases(draw: Any) -> tuple:
-    shape = draw(hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=3))
+    (shape,) = draw(one_shape(max_side=3))
     count = draw(st.integers(1, 3))
     return (shape,) * count, {"axis": draw(st.integers(-len(shape) - 1, len(shape)))}
 
@@ -538,9 +560,10 @@ SPECS: list[OpSpec] = [
         lambda a, b: a @ b,
         np.matmul,
         shapes_only(
-            hnp.mutually_broadcastable_shapes(signature="(m?,n),(n,p?)->(m?,p?)", max_dims=2, min_side=0, max_side=4)
+            hnp.mutually_broadcastable_shapes(signature="(m?,n),(n,p?)->(m?,p?)", max_dims=2, max_side=4)
             .map(lambda b: b.input_shapes)
             .filter(lambda s: len(s[0]) + len(s[1]) <= 5)
+            .flatmap(lambda s: st.sampled_from([s, s, s, _empty_inner(*s)]))
         ),
     ),
     OpSpec(
