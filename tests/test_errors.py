@@ -91,9 +91,52 @@ def test_reduction_over_a_missing_axis_or_an_empty_tensor(device):
         ones(0, 3, device=device).max(axis=0)
 
 
-def test_permute_with_a_wrong_axis_order(device):
-    with pytest.raises(ValueError, match=re.escape("permute: (0, 0) is not an ordering of the 2 axes of shape (2, 3)")):
-        ones(2, 3, device=device).permute(0, 0)
+@pytest.mark.parametrize(
+    ("op", "call", "axes"),
+    [
+        ("unsqueeze", lambda x: x.unsqueeze(3), 3),  # the result has 3 axes: -3 to 2
+        ("unsqueeze", lambda x: x.unsqueeze(-4), 3),
+        ("stack", lambda x: tg.stack([x, x], axis=3), 3),
+        ("cat", lambda x: tg.cat([x, x], axis=2), 2),
+        ("flatten", lambda x: x.flatten(0, 2), 2),
+        ("transpose", lambda x: x.transpose(0, -3), 2),
+        ("split", lambda x: x.split(1, axis=2), 2),
+        ("chunk", lambda x: x.chunk(2, axis=2), 2),
+        ("unbind", lambda x: x.unbind(-3), 2),
+        ("softmax", lambda x: x.softmax(axis=2), 2),
+        ("logsoftmax", lambda x: x.log_softmax(axis=-3), 2),
+    ],
+)
+def test_an_axis_out_of_range_is_an_error_never_wrapped_around(device, op, call, axes):
+    with pytest.raises(
+        IndexError, match=rf"^{op}: axis -?\d is out of range for {axes} axes \(use -{axes} to {axes - 1}\)"
+    ):
+        call(ones(2, 3, device=device))
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda x: x.squeeze(2), "squeeze: axis 2 is out of range for a tensor with 2 dimensions"),
+        (lambda x: x.sum(axis=(0, -2)), "sum: axis (0, -2) names an axis twice"),
+        (lambda x: x.flatten(1, 0), "flatten: start axis 1 comes after end axis 0 (shape (2, 3))"),
+        (lambda x: x.expand(-1, 2, 3), "expand: -1 (keep the size) in (-1, 2, 3) falls on a new axis of shape (2, 3)"),
+        (lambda x: x.split(0), "split: the piece size must be at least 1, got 0"),
+        (lambda x: x.chunk(0), "chunk: the number of chunks must be at least 1, got 0"),
+        (lambda x: tg.cat([x.sum(), x.sum()]), "cat: 0-d tensors have no axis to join along; use stack"),
+    ],
+)
+def test_other_axis_and_size_mistakes(device, call, message):
+    with pytest.raises((IndexError, ValueError), match=re.escape(message)):
+        call(ones(2, 3, device=device))
+
+
+@pytest.mark.parametrize("axes", [(0, 0), (0, 2), (1,), (0, 1, 2)])
+def test_permute_with_a_wrong_axis_order(device, axes):
+    with pytest.raises(
+        ValueError, match=re.escape(f"permute: {axes} is not an ordering of the 2 axes of shape (2, 3)")
+    ):
+        ones(2, 3, device=device).permute(axes)
 
 
 # --- indexing ----------------------------------------------------------------------------------

@@ -447,13 +447,16 @@ class Tensor:
     def flatten(self, start: int = 0, end: int = -1) -> Tensor:
         if self.ndim == 0:
             return self.reshape(1)
-        start, end = start % self.ndim, end % self.ndim
+        start, end = _axis("flatten", start, self.ndim), _axis("flatten", end, self.ndim)
+        if start > end:
+            raise ValueError(f"flatten: start axis {start} comes after end axis {end} (shape {self.shape})")
         return self.reshape(*self.shape[:start], math.prod(self.shape[start : end + 1]), *self.shape[end + 1 :])
 
     def permute(self, *axes: int | Sequence[int]) -> Tensor:
         return ops.shape.Permute.apply(self, axes=_shape_args(axes))
 
     def transpose(self, axis0: int = -2, axis1: int = -1) -> Tensor:
+        axis0, axis1 = _axis("transpose", axis0, self.ndim), _axis("transpose", axis1, self.ndim)
         axes = list(range(self.ndim))
         axes[axis0], axes[axis1] = axes[axis1], axes[axis0]
         return self.permute(axes)
@@ -464,17 +467,19 @@ class Tensor:
         return self.permute(tuple(reversed(range(self.ndim))))
 
     def squeeze(self, axis: Axis = None) -> Tensor:
-        axes = range(self.ndim) if axis is None else (axis,) if isinstance(axis, int) else axis
-        axes = {a % self.ndim for a in axes if self.shape[a] == 1}
+        axes = {a for a in ops.reduce.normalize_axes("squeeze", axis, self.ndim) if self.shape[a] == 1}
         return self.reshape(*(n for i, n in enumerate(self.shape) if i not in axes))
 
     def unsqueeze(self, axis: int) -> Tensor:
-        axis = axis % (self.ndim + 1)
+        axis = _axis("unsqueeze", axis, self.ndim + 1)  # the new axis can also go last
         return self.reshape(*self.shape[:axis], 1, *self.shape[axis:])
 
     def expand(self, *shape: int | Sequence[int]) -> Tensor:
         shape = _shape_args(shape)
-        shape = tuple(n if n != -1 else self.shape[i - len(shape) + self.ndim] for i, n in enumerate(shape))
+        new = len(shape) - self.ndim  # leading axes that x does not have
+        if -1 in shape[: max(new, 0)]:
+            raise ValueError(f"expand: -1 (keep the size) in {shape} falls on a new axis of shape {self.shape}")
+        shape = tuple(n if n != -1 else self.shape[i - new] for i, n in enumerate(shape))
         return ops.shape.Expand.apply(self, shape=shape)
 
     def __getitem__(self, key: Any) -> Tensor:
@@ -486,8 +491,11 @@ class Tensor:
 
     def split(self, size_or_sizes: int | Sequence[int], axis: int = 0) -> tuple[Tensor, ...]:
         """Pieces of ``size`` along ``axis`` (the last one may be shorter), or of given sizes."""
+        axis = _axis("split", axis, self.ndim)
         length = self.shape[axis]
         if isinstance(size_or_sizes, int):
+            if size_or_sizes < 1:
+                raise ValueError(f"split: the piece size must be at least 1, got {size_or_sizes}")
             sizes = [size_or_sizes] * (length // size_or_sizes)
             if length % size_or_sizes:
                 sizes.append(length % size_or_sizes)
@@ -495,16 +503,24 @@ class Tensor:
             sizes = list(size_or_sizes)
             if sum(sizes) != length:
                 raise ValueError(f"split: sizes {sizes} do not add up to {length} (axis {axis} of {self.shape})")
-        before = (slice(None),) * (axis % self.ndim)
+        before = (slice(None),) * axis
         starts = itertools.accumulate([0, *sizes])
         return tuple(self[(*before, slice(a, a + n))] for a, n in zip(starts, sizes))
 
     def chunk(self, chunks: int, axis: int = 0) -> tuple[Tensor, ...]:
-        return self.split(-(-self.shape[axis] // chunks), axis)
+        """At most ``chunks`` pieces of equal size along ``axis`` (the last one may be shorter)."""
+        if chunks < 1:
+            raise ValueError(f"chunk: the number of chunks must be at least 1, got {chunks}")
+        return self.split(-(-self.shape[_axis("chunk", axis, self.ndim)] // chunks), axis)
 
     def unbind(self, axis: int = 0) -> tuple[Tensor, ...]:
-        before = (slice(None),) * (axis % self.ndim)
+        axis = _axis("unbind", axis, self.ndim)
+        before = (slice(None),) * axis
         return tuple(self[(*before, i)] for i in range(self.shape[axis]))
+
+
+def _axis(op: str, axis: int, ndim: int) -> int:
+    return ops.reduce.normalize_axis(op, axis, ndim)
 
 
 def _count(shape: tuple, axis: Axis) -> int:
@@ -545,6 +561,7 @@ def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
 
 def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
     """Join tensors along a new axis."""
+    axis = _axis("stack", axis, tensors[0].ndim + 1)  # the new axis can also go last
     return cat([t.unsqueeze(axis) for t in tensors], axis=axis)
 
 

@@ -10,12 +10,24 @@ from ..function import Function
 
 
 def normalize_axes(op: str, axis, ndim: int) -> tuple[int, ...]:
-    """``axis`` as a tuple of non-negative axes, with a clear error when out of range."""
+    """``axis`` (None, an int or a tuple) as a tuple of non-negative axes, with a clear error
+    when one is out of range or repeated."""
     axes = tuple(range(ndim)) if axis is None else (axis,) if isinstance(axis, int) else tuple(axis)
     for a in axes:
         if not -ndim <= a < max(ndim, 1):
             raise IndexError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
-    return tuple(a % ndim for a in axes) if ndim else ()
+    axes = tuple(a % ndim for a in axes) if ndim else ()
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{op}: axis {axis} names an axis twice")
+    return axes
+
+
+def normalize_axis(op: str, axis: int, ndim: int) -> int:
+    """One axis in [-ndim, ndim) as a non-negative int, with a clear error when out of range
+    (never wrapped around silently)."""
+    if not -ndim <= axis < ndim:
+        raise IndexError(f"{op}: axis {axis} is out of range for {ndim} axes (use -{ndim} to {ndim - 1})")
+    return axis % ndim
 
 
 class Reduction(Function):
@@ -98,7 +110,7 @@ class Softmax(Function):
 
     def forward(self, x, axis):
         xp = self.xp
-        self.axis = axis
+        self.axis = axis = normalize_axis(self.name, axis, x.ndim)
         e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
         y = e / xp.sum(e, axis=axis, keepdims=True)
         self.save_for_backward(y)
@@ -114,7 +126,7 @@ class LogSoftmax(Function):
 
     def forward(self, x, axis):
         xp = self.xp
-        self.axis = axis
+        self.axis = axis = normalize_axis(self.name, axis, x.ndim)
         shifted = x - xp.max(x, axis=axis, keepdims=True)
         y = shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
         self.save_for_backward(y)

@@ -8,6 +8,7 @@ import math
 from .. import backend as _backend
 from ..autograd import SparseGrad
 from ..function import Function
+from .reduce import normalize_axis
 
 
 class Reshape(Function):
@@ -34,7 +35,7 @@ class Permute(Function):
     """y = x with its axes reordered;  dL/dx = dL/dy with the inverse order"""
 
     def forward(self, x, axes):
-        if sorted(a % max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
+        if not all(-x.ndim <= a < x.ndim for a in axes) or sorted(a % x.ndim for a in axes) != list(range(x.ndim)):
             raise ValueError(f"permute: {axes} is not an ordering of the {x.ndim} axes of shape {tuple(x.shape)}")
         self.axes = axes
         return self.xp.permute_dims(x, axes)
@@ -186,7 +187,9 @@ class Cat(Function):
 
     def forward(self, *xs, axis):
         first = xs[0].shape
-        axis_ = axis % max(len(first), 1)
+        if not first:
+            raise ValueError("cat: 0-d tensors have no axis to join along; use stack")
+        axis_ = normalize_axis(self.name, axis, len(first))
         for x in xs:
             if len(x.shape) != len(first) or any(a != b for i, (a, b) in enumerate(zip(x.shape, first)) if i != axis_):
                 raise ValueError(f"cat: shapes {[tuple(x.shape) for x in xs]} must match except on axis {axis}")
