@@ -98,7 +98,11 @@ class Div(Binary):
 
 
 class Pow(Binary):
-    """y = a ** b;  dL/da = dL/dy * b a^(b-1),  dL/db = dL/dy * y log(a)"""
+    """y = a ** b;  dL/da = dL/dy * b a^(b-1),  dL/db = dL/dy * y log(a)
+
+    At a = 0 the limits are used, as in PyTorch: dy/da = 0 where b = 0 (y = 1 is constant; not
+    0 * inf), and dy/db = 0 where b >= 0 (y log(a) -> 0; log(a) itself is undefined for a <= 0).
+    """
 
     def compute(self, a, b):
         y = a**b
@@ -107,9 +111,11 @@ class Pow(Binary):
 
     def backward(self, grad):
         a, b, y = self.saved
+        xp = self.xp
         need_a, need_b = self.needs_input_grad
-        grad_a = grad * b * a ** (b - 1) if need_a else None
-        grad_b = grad * y * self.xp.log(a) if need_b else None  # only defined for a > 0
+        zero = xp.zeros((), dtype=grad.dtype)
+        grad_a = grad * xp.where(b == 0, zero, b * a ** (b - 1)) if need_a else None
+        grad_b = grad * xp.where((a == 0) & (b >= 0), zero, y * xp.log(a)) if need_b else None
         return grad_a, grad_b
 
 
