@@ -262,6 +262,44 @@ def test_integer_tensor_with_float_scalar_gives_float32(device, expression, expe
     np.testing.assert_array_equal(y.numpy(), expected)
 
 
+@pytest.mark.parametrize(
+    ("expression", "reference"),
+    [
+        (lambda x: x.exp(), np.exp),
+        (lambda x: x.log(), np.log),
+        (lambda x: x.sqrt(), np.sqrt),
+        (lambda x: x.tanh(), np.tanh),
+        (lambda x: x.sigmoid(), lambda v: 1 / (1 + np.exp(-v))),
+        (lambda x: x.softmax(), lambda v: np.exp(v) / np.exp(v).sum()),
+        (lambda x: x.log_softmax(), lambda v: v - np.log(np.exp(v).sum())),
+        (lambda x: x.logsumexp(), lambda v: np.log(np.exp(v).sum())),
+        (lambda x: x.mean(), np.mean),
+        (lambda x: x.clip(0.5, 2.5), lambda v: np.clip(v, 0.5, 2.5)),
+        (lambda x: x.clip(np.float64(0.5)), lambda v: np.clip(v, 0.5, None)),  # a NumPy bound: no float64
+    ],
+)
+def test_float_functions_of_an_integer_tensor_give_float32_on_every_device(device, expression, reference):
+    y = expression(Tensor([1, 2, 3]).to(device))
+    assert dtype_name(y.dtype) == "float32"
+    np.testing.assert_allclose(y.numpy(), reference(np.array([1.0, 2.0, 3.0])), rtol=1e-6)
+
+
+def test_integer_functions_of_an_integer_tensor_stay_integer(device):
+    x = Tensor([-1, 2, 3], device=device)
+    for y in (x.abs(), x.relu(), x.clip(0, 2), x.clip(np.int64(0)), x.sum(), x.max(), -x, x[1:], tg.where(x > 0, 1, 0)):
+        assert dtype_name(y.dtype) == "int64"
+
+
+def test_where_of_two_numbers_and_clip_with_tensor_bounds(device):
+    condition = Tensor([True, False], device=device)
+    y = tg.where(condition, 1.0, 0.0)
+    assert (dtype_name(y.dtype), y.device, y.tolist()) == ("float32", device, [1.0, 0.0])
+    with pytest.raises(
+        TypeError, match=r"clip: bounds must be numbers, got Tensor\(.*use x\.maximum\(lo\)\.minimum\(hi\)"
+    ):
+        ones(2, device=device).clip(ones(1, device=device))
+
+
 def test_where_needs_a_bool_condition(device):
     x = ones(3, device=device)
     with pytest.raises(TypeError, match="where: the condition must be a bool array, got dtype"):

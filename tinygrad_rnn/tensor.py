@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import numbers
 import operator
 from collections.abc import Sequence
 from typing import Any
@@ -344,7 +345,18 @@ class Tensor:
         return ops.arithmetic.Minimum.apply(self, self._operand(other))
 
     def clip(self, min: float | None = None, max: float | None = None) -> Tensor:  # noqa: A002
-        return ops.arithmetic.Clip.apply(self, low=min, high=max)
+        """Values limited to [min, max] (numbers; for tensor bounds use .maximum/.minimum).
+
+        Like any Python scalar, a bound keeps the tensor's dtype; a float bound on an int
+        tensor gives float32.
+        """
+        bounds = [b for b in (min, max) if b is not None]
+        if not all(isinstance(b, numbers.Real) for b in bounds):
+            raise TypeError(f"clip: bounds must be numbers, got {min!r} and {max!r}; use x.maximum(lo).minimum(hi)")
+        whole = all(isinstance(b, numbers.Integral) for b in bounds)
+        number = int if whole else float  # plain Python numbers, never a NumPy scalar's dtype
+        low, high = (None if b is None else number(b) for b in (min, max))
+        return ops.arithmetic.Clip.apply(self if whole else self._floating(), low=low, high=high)
 
     clamp = clip
 
@@ -386,21 +398,24 @@ class Tensor:
     def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
         return Tensor._make(self.xp.argmin(self.data, axis=axis, keepdims=keepdims), self._backend, None)
 
-    # --- elementwise functions -------------------------------------------------------------
+    # --- elementwise functions (of an int tensor: in float32, as in PyTorch, on every device) --
+    def _floating(self) -> Tensor:
+        return self if _backend.is_float(self.dtype) else self.to(_backend.DEFAULT_FLOAT)
+
     def exp(self) -> Tensor:
-        return ops.unary.Exp.apply(self)
+        return ops.unary.Exp.apply(self._floating())
 
     def log(self) -> Tensor:
-        return ops.unary.Log.apply(self)
+        return ops.unary.Log.apply(self._floating())
 
     def sqrt(self) -> Tensor:
-        return ops.unary.Sqrt.apply(self)
+        return ops.unary.Sqrt.apply(self._floating())
 
     def tanh(self) -> Tensor:
-        return ops.unary.Tanh.apply(self)
+        return ops.unary.Tanh.apply(self._floating())
 
     def sigmoid(self) -> Tensor:
-        return ops.unary.Sigmoid.apply(self)
+        return ops.unary.Sigmoid.apply(self._floating())
 
     def relu(self) -> Tensor:
         return ops.unary.Relu.apply(self)
@@ -429,13 +444,13 @@ class Tensor:
         return (deviation * deviation).sum(axis, keepdims) / (_count(self.shape, axis) - correction)
 
     def logsumexp(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return ops.reduce.LogSumExp.apply(self, axis=axis, keepdims=keepdims)
+        return ops.reduce.LogSumExp.apply(self._floating(), axis=axis, keepdims=keepdims)
 
     def softmax(self, axis: int = -1) -> Tensor:
-        return ops.reduce.Softmax.apply(self, axis=axis)
+        return ops.reduce.Softmax.apply(self._floating(), axis=axis)
 
     def log_softmax(self, axis: int = -1) -> Tensor:
-        return ops.reduce.LogSoftmax.apply(self, axis=axis)
+        return ops.reduce.LogSoftmax.apply(self._floating(), axis=axis)
 
     # --- shape -----------------------------------------------------------------------------
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
@@ -573,6 +588,9 @@ def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
 
 def where(condition: Tensor | Any, a: Tensor | Any, b: Tensor | Any) -> Tensor:
     """``a`` where ``condition`` holds, else ``b`` (differentiable in ``a`` and ``b``)."""
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):  # two numbers: float32 (or int64) tensors
+        device = condition.device if isinstance(condition, Tensor) else None
+        a = Tensor(a, device=device)
     condition = condition.data if isinstance(condition, Tensor) else condition
     if not isinstance(a, Tensor):
         a = b._operand(a)
