@@ -163,7 +163,7 @@ def test_integer_array_index_out_of_range_errors_on_every_device(device, make_in
 
 def test_non_integer_index_arrays_are_refused(device):
     x = ones(3, device=device)
-    with pytest.raises(TypeError, match="getitem: index arrays must hold integers, got dtype"):
+    with pytest.raises(TypeError, match="getitem: index arrays must hold integers, got dtype float64$"):
         x[np.array([0.0, 1.0])]
     with pytest.raises(TypeError, match="getitem: boolean masks are not supported; use where"):
         x[np.array([True, False, True])]
@@ -302,7 +302,7 @@ def test_where_of_two_numbers_and_clip_with_tensor_bounds(device):
 
 def test_where_needs_a_bool_condition(device):
     x = ones(3, device=device)
-    with pytest.raises(TypeError, match="where: the condition must be a bool array, got dtype"):
+    with pytest.raises(TypeError, match="where: the condition must be a bool array, got dtype int64$"):
         tg.where(Tensor(np.array([1, 0, 1]), device=device), x, x)
 
 

@@ -6,7 +6,7 @@ operand's shape (``autograd.unbroadcast``).
 
 from __future__ import annotations
 
-from ..backend import DEFAULT_FLOAT
+from ..backend import DEFAULT_FLOAT, dtype_name
 from ..function import Function
 
 
@@ -164,7 +164,7 @@ class Where(Function):
         xp = self.xp
         condition = xp.asarray(condition)
         if condition.dtype != xp.bool:
-            raise TypeError(f"where: the condition must be a bool array, got dtype {condition.dtype}")
+            raise TypeError(f"where: the condition must be a bool array, got dtype {dtype_name(condition.dtype)}")
         broadcast_shape(self.name, condition.shape, a.shape, b.shape)
         self.save_for_backward(condition)
         return xp.where(condition, a, b)

@@ -127,7 +127,7 @@ class GetItem(Function):
         if k.dtype == xp.bool:
             raise TypeError("getitem: boolean masks are not supported; use where(mask, x, 0)")
         if not xp.isdtype(k.dtype, "integral"):
-            raise TypeError(f"getitem: index arrays must hold integers, got dtype {k.dtype}")
+            raise TypeError(f"getitem: index arrays must hold integers, got dtype {_backend.dtype_name(k.dtype)}")
         n = shape[axis]
         if math.prod(k.shape) and bool(xp.any((k < -n) | (k >= n))):
             raise IndexError(
