@@ -92,7 +92,7 @@ def load_checkpoint(path: Path) -> tuple[CharLM, Vocab]:
 
 def train(argv: list[str] | None = None) -> tuple[CharLM, Vocab, dict]:
     """Parse the options, train, save the checkpoint; return the model, its vocabulary and the metrics."""
-    p = parser(__doc__.splitlines()[0], epochs=3, lr=0.003, batch_size=32)
+    p = parser(__doc__.splitlines()[0], epochs=6, lr=0.005, batch_size=32)
     p.add_argument("--hidden", type=int, default=256)
     p.add_argument("--layers", type=int, default=1)
     p.add_argument("--bptt", type=int, default=64, help="characters per chunk: how far back gradients reach")

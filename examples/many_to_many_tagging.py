@@ -135,9 +135,10 @@ def main(argv: list[str] | None = None) -> dict:
     plot_curves(
         ax_loss, history, "training step (batch)", "cross-entropy per character", "many to many: tagging source"
     )
-    text = "".join(chr(c) for c in test_ids[:8].ravel())  # the start of the first held-out file
-    shown = len("\n".join(text.split("\n")[:28]))  # its first 28 lines
-    draw_tagged(ax_text, text[:shown], predicted[:8].ravel(), test_tags[:8].ravel())
+    sample = slice(min(24, len(test_ids) - 8), min(24, len(test_ids) - 8) + 8)  # 8 chunks of held-out code
+    text = "".join(chr(c) for c in test_ids[sample].ravel())
+    shown = len("\n".join(text.split("\n")[:28]))  # the first 28 lines of them
+    draw_tagged(ax_text, text[:shown], predicted[sample].ravel(), test_tags[sample].ravel())
     ax_text.set_title("held-out source, each character coloured by its predicted tag")
     plot = save(fig, output(args, "many_to_many_tagging.png"))
     return {

@@ -43,7 +43,7 @@ def generate(
 
 
 def main(argv: list[str] | None = None) -> dict:
-    p = parser(__doc__.splitlines()[0], epochs=1, lr=0.003)
+    p = parser(__doc__.splitlines()[0], epochs=1, lr=0.005)
     p.add_argument("--checkpoint", type=Path, default=None, help="char_lm.py's checkpoint (default: OUT/char_lm.npz)")
     p.add_argument("--train", action="store_true", help="train a small model first, even if the checkpoint exists")
     p.add_argument("--start", default="T", help="the one character the text grows from")

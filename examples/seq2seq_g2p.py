@@ -118,10 +118,10 @@ def score(model: Seq2Seq, pairs: list, letters: Vocab, phonemes: Vocab) -> tuple
 
 
 def main(argv: list[str] | None = None) -> dict:
-    p = parser(__doc__.splitlines()[0], epochs=10, lr=0.003, batch_size=64)
+    p = parser(__doc__.splitlines()[0], epochs=6, lr=0.003, batch_size=64)
     p.add_argument("--cell", choices=["gru", "lstm"], default="gru")
     p.add_argument("--hidden", type=int, default=128)
-    p.add_argument("--words", type=int, default=20_000, help="training words (drawn from ~100,000)")
+    p.add_argument("--words", type=int, default=50_000, help="training words (of ~100,000)")
     p.add_argument("--test-words", type=int, default=1_000)
     args = p.parse_args(argv)
     if args.quick:
