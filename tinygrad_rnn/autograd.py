@@ -165,8 +165,8 @@ def _accumulate(grads: dict, owned: set, tensor: Any, g: Any, xp: Any) -> None:
         grads[key] = buffer
         owned.add(key)
         return
-    if g.shape != tensor.shape:
-        g = unbroadcast(g, tensor.shape, xp)
+    if g.shape != tensor.data.shape:
+        g = unbroadcast(g, tensor.data.shape, xp)
     if buffer is None:
         grads[key] = g
     elif key in owned:

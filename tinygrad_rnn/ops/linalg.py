@@ -66,20 +66,27 @@ class Linear(Function):
             )
         if bias is not None and tuple(bias.shape) != (weight.shape[0],):
             raise ValueError(f"linear: bias {tuple(bias.shape)} must have shape ({weight.shape[0]},)")
-        xp = self.xp
-        rows = xp.reshape(x, (-1, x.shape[-1]))  # every leading axis is a batch axis: one 2-D matmul
+        rows = _as_rows(self.xp, x)  # every leading axis is a batch axis: one 2-D matmul
         self.save_for_backward(rows, weight, x.shape)
         y = rows @ weight.mT
         if bias is not None:
             y += bias  # y is a new array: adding in place saves one allocation
-        return xp.reshape(y, (*x.shape[:-1], weight.shape[0]))
+        return y if x.ndim == 2 else self.xp.reshape(y, (*x.shape[:-1], weight.shape[0]))
 
     def backward(self, grad):
         rows, weight, x_shape = self.saved
         xp = self.xp
         need_x, need_w, *need_b = self.needs_input_grad
-        grad_rows = xp.reshape(grad, (-1, grad.shape[-1]))
-        grad_x = xp.reshape(grad_rows @ weight, x_shape) if need_x else None
+        grad_rows = _as_rows(xp, grad)
+        grad_x = None
+        if need_x:
+            grad_x = grad_rows @ weight
+            grad_x = grad_x if len(x_shape) == 2 else xp.reshape(grad_x, x_shape)
         grad_w = grad_rows.mT @ rows if need_w else None
         grad_b = xp.sum(grad_rows, axis=0) if need_b and need_b[0] else None
         return grad_x, grad_w, grad_b
+
+
+def _as_rows(xp, x):
+    """``x`` as a 2-D array of rows: (..., n) -> (prod(...), n)."""
+    return x if x.ndim == 2 else xp.reshape(x, (-1, x.shape[-1]))
