@@ -12,7 +12,7 @@ loader                     what                                          used by
 :func:`python_source_tags` stdlib source, one token class per character  many_to_many_tagging
 :func:`vader_lexicon`      7,500 words with a mean human sentiment       many_to_one_sentiment
 :func:`seattle_weather`    1,461 days of Seattle weather, 2012-2015      many_to_one_forecast
-:func:`cmudict_entries`    134,000 English words and their phonemes      seq2seq_g2p
+:func:`cmudict_entries`    117,000 English words and their phonemes      seq2seq_g2p
 :func:`iris`               Fisher's 150 iris flowers                     one_to_one_iris
 =========================  ============================================  ===========================
 

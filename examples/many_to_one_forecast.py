@@ -14,6 +14,8 @@ next-day temperatures; the model is also compared with it day by day in the plot
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import numpy as np
 from common import figure, minibatches, output, parser, plot_curves, progress, save, setup
 from data import seattle_weather
@@ -25,8 +27,8 @@ from tinygrad_rnn import nn
 
 def daily_features(days: dict) -> np.ndarray:
     """(days, 6): temp_max, temp_min, log1p(precipitation), wind, sin and cos of the day of the year."""
-    day_of_year = np.arange(len(days["date"])) % 365.25
-    season = 2 * np.pi * day_of_year / 365.25  # the data starts on January 1st
+    day_of_year = np.array([datetime.strptime(date, "%Y/%m/%d").timetuple().tm_yday for date in days["date"]])
+    season = 2 * np.pi * day_of_year / 365.25
     return np.stack(
         [
             days["temp_max"],
