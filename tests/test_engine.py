@@ -163,3 +163,21 @@ def test_custom_function_is_public():
     x = Tensor(np.array([1.5, -2.0]), requires_grad=True)
     assert Cube.apply(x).op == "cube"
     assert tg.gradcheck(lambda t: Cube.apply(t), x)
+
+
+def test_cycle_collector_is_restored_after_backward_and_errors():
+    import gc
+
+    x = Tensor(np.array([1.0]), requires_grad=True)
+    y = (x * x).sum()
+    y.backward()
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        y.backward()  # freed graph: raises inside the paused section
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        (x * x).sum().backward()
+        assert not gc.isenabled()  # a caller's choice is kept
+    finally:
+        gc.enable()

@@ -28,10 +28,31 @@ Example:
 
 from __future__ import annotations
 
+import gc
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from . import anomaly as _anomaly
+
+
+@contextmanager
+def cycle_collector_paused() -> Iterator[None]:
+    """Pause Python's cycle collector while a long graph is recorded or backpropagated.
+
+    A recorded graph holds no reference cycles (a tensor points to its op, the op to its inputs,
+    never back), so reference counting frees it. But CPython's cycle collector still visits every
+    live object now and then, and a graph of T steps is many live objects: left running, the
+    collector makes each step slower as T grows. Other Python autodiff libraries slow down on long
+    sequences partly for this reason.
+    """
+    collecting = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if collecting:
+            gc.enable()
 
 
 class SparseGrad:
@@ -115,6 +136,11 @@ def backward(root: Any, grad: Any, retain_graph: bool = False, on_edge: Any = No
     parent's buffer: this is how :mod:`tinygrad_rnn.bptt` splits a shared weight's gradient into
     its per-time-step terms, and how the graph renderer learns each edge's gradient.
     """
+    with cycle_collector_paused():
+        _backward(root, grad, retain_graph, on_edge)
+
+
+def _backward(root: Any, grad: Any, retain_graph: bool, on_edge: Any) -> None:
     order = topological_order(root)
     grads: dict[int, Any] = {id(root): grad}
     owned: set[int] = set()  # buffers created here, safe to add into in place

@@ -67,6 +67,7 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd import cycle_collector_paused
 from ..creation import zeros
 from ..scope import scope
 from ..tensor import Tensor, cat, linear, stack, where
@@ -100,16 +101,17 @@ def unroll(
     """
     steps = range(projections.shape[0])
     outputs: list[Tensor] = [None] * len(steps)  # type: ignore[list-item]
-    for t in reversed(steps) if reverse else steps:
-        with scope(f"t={t}"):
-            new = recurrence.step(projections[t], state, weight_hh, bias_hh)
-            if valid is None:
-                outputs[t] = new[0]
-            else:  # past a sequence's end: keep the old state, output zero
-                keep = valid[t, ...]  # (B, 1)
-                outputs[t] = where(keep, new[0], 0.0)
-                new = tuple(where(keep, n, old) for n, old in zip(new, state))
-            state = new
+    with cycle_collector_paused():  # the graph grows by T steps here: see autograd
+        for t in reversed(steps) if reverse else steps:
+            with scope(f"t={t}"):
+                new = recurrence.step(projections[t], state, weight_hh, bias_hh)
+                if valid is None:
+                    outputs[t] = new[0]
+                else:  # past a sequence's end: keep the old state, output zero
+                    keep = valid[t, ...]  # (B, 1)
+                    outputs[t] = where(keep, new[0], 0.0)
+                    new = tuple(where(keep, n, old) for n, old in zip(new, state))
+                state = new
     return outputs, state
 
 
