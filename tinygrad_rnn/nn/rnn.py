@@ -135,9 +135,11 @@ class RNNBase(Module):
     ``(output, (h_n, c_n))`` for the LSTM.
     """
 
+    #: The key in ``RECURRENCES`` of the layer's kind (LSTM and GRU set it; RNN passes ``recurrence``).
+    kind: str = ""
+
     def __init__(
         self,
-        recurrence: Recurrence,
         input_size: int,
         hidden_size: int,
         num_layers: int = 1,
@@ -147,8 +149,11 @@ class RNNBase(Module):
         bidirectional: bool = False,
         device: str | None = None,
         dtype: Any = None,
+        *,
+        recurrence: Recurrence | None = None,
     ):
         super().__init__()
+        recurrence = recurrence or RECURRENCES[self.kind]
         name = type(self).__name__
         if input_size < 1 or hidden_size < 1 or num_layers < 1:
             raise ValueError(
@@ -294,9 +299,17 @@ class RNN(RNNBase):
     ):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
-        recurrence = RECURRENCES[f"rnn_{nonlinearity}"]
         super().__init__(
-            recurrence, input_size, hidden_size, num_layers, bias, batch_first, dropout, bidirectional, device, dtype
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            device,
+            dtype,
+            recurrence=RECURRENCES[f"rnn_{nonlinearity}"],
         )
         self.nonlinearity = nonlinearity
 
@@ -314,30 +327,7 @@ class LSTM(RNNBase):
         ((5, 4), (1, 4))
     """
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        device: str | None = None,
-        dtype: Any = None,
-    ):
-        super().__init__(
-            RECURRENCES["lstm"],
-            input_size,
-            hidden_size,
-            num_layers,
-            bias,
-            batch_first,
-            dropout,
-            bidirectional,
-            device,
-            dtype,
-        )
+    kind = "lstm"
 
 
 class GRU(RNNBase):
@@ -353,27 +343,4 @@ class GRU(RNNBase):
         ((5, 2, 4), (2, 2, 4))
     """
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        device: str | None = None,
-        dtype: Any = None,
-    ):
-        super().__init__(
-            RECURRENCES["gru"],
-            input_size,
-            hidden_size,
-            num_layers,
-            bias,
-            batch_first,
-            dropout,
-            bidirectional,
-            device,
-            dtype,
-        )
+    kind = "gru"

@@ -136,25 +136,25 @@ class Maximum(Binary):
         self.save_for_backward(a, b)
         return self.xp.maximum(a, b)
 
+    def a_wins(self, a, b):
+        return a > b
+
     def backward(self, grad):
         a, b = self.saved
         xp = self.xp
-        share_a = xp.astype(a > b, grad.dtype) + 0.5 * xp.astype(a == b, grad.dtype)
+        share_a = xp.astype(self.a_wins(a, b), grad.dtype) + 0.5 * xp.astype(a == b, grad.dtype)
         return grad * share_a, grad * (1 - share_a)
 
 
-class Minimum(Binary):
+class Minimum(Maximum):
     """y = min(a, b) elementwise; the gradient goes to the smaller operand (half each on a tie)."""
 
     def compute(self, a, b):
         self.save_for_backward(a, b)
         return self.xp.minimum(a, b)
 
-    def backward(self, grad):
-        a, b = self.saved
-        xp = self.xp
-        share_a = xp.astype(a < b, grad.dtype) + 0.5 * xp.astype(a == b, grad.dtype)
-        return grad * share_a, grad * (1 - share_a)
+    def a_wins(self, a, b):
+        return a < b
 
 
 class Where(Function):
