@@ -2,8 +2,10 @@
 
     h_t = tanh(x_t * w_x + h_{t-1} * w_h),   L = h_3
 
-Run: python examples/demo.py
+Run: python examples/demo.py   (prints the graph and gradients, draws out/demo_graph.svg)
 """
+
+from pathlib import Path
 
 import numpy as np
 
@@ -40,3 +42,13 @@ for t in range(3, 0, -1):
     terms.append(dz * hs[t - 1])  # dL/dw_h |_(t)
     dh = dz * w_h.item()  # to h_{t-1}
 print("dL/dw_h by hand = " + " + ".join(f"{v:.6f}" for v in reversed(terms)) + f" = {sum(terms):.6f}")
+
+# The picture of the same graph: the shared weights drawn once, fanning out into every step.
+picture = tg.viz.draw_graph(loss, params={"w_x": w_x, "w_h": w_h})
+out = Path("out")
+out.mkdir(exist_ok=True)
+(out / "demo_graph.dot").write_text(picture.source)
+try:
+    print(f"\ngraph picture: {picture.render(out / 'demo_graph.svg')}")
+except tg.viz.DotNotFoundError as error:
+    print(f"\ngraph DOT text: {out / 'demo_graph.dot'} ({error.args[0].splitlines()[0]})")
