@@ -67,9 +67,14 @@ class Drawing:
     box_of: dict[str, str]  # recorded node key -> box key
     roles: dict[str, str] = field(default_factory=dict)  # recorded node key -> "h"/"c" for states
     by_key: dict[str, Box] = field(default_factory=dict)
+    links_at: dict[str, list[Link]] = field(default_factory=dict)  # box key -> links in or out of it
 
     def __post_init__(self) -> None:
         self.by_key = {box.key: box for box in self.boxes}
+        for link in self.links:
+            self.links_at.setdefault(link.src, []).append(link)
+            if link.dst != link.src:
+                self.links_at.setdefault(link.dst, []).append(link)
 
 
 def group(graph: Graph, detail: str) -> Drawing:

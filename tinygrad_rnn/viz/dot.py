@@ -66,11 +66,11 @@ def build(graph: Graph, drawing: Drawing, options: Options) -> GraphPicture:
     picture = GraphPicture(
         graph_attr={
             "rankdir": "LR",
-            "newrank": "true",
             "fontname": FONT,
             "nodesep": "0.2",
             "ranksep": "0.3",
             "labeljust": "l",
+            "forcelabels": "true",
         },
         node_attr={"fontname": FONT, "fontsize": "11", "margin": "0.08,0.04", "height": "0.3"},
         edge_attr={"fontname": FONT, "fontsize": "9", "arrowsize": "0.6"},
@@ -215,7 +215,7 @@ def _boundary(box: Box, graph: Graph, drawing: Drawing) -> tuple[list[str], list
         if node.kind in ("input", "detached"):
             title = f"initial {drawing.roles[key]}" if key in drawing.roles and not node.tensor.name else node.title
             inputs[key] = f"{title} {labels.shape(node.tensor.shape)}"
-    for link in drawing.links:
+    for link in drawing.links_at.get(box.key, ()):
         if link.kind in ("param", "cut", "loop"):
             continue
         node = graph.by_key[link.tensor]
@@ -237,7 +237,7 @@ def _boundary(box: Box, graph: Graph, drawing: Drawing) -> tuple[list[str], list
 
 
 def _output_tensors(box: Box, graph: Graph, drawing: Drawing) -> list[str]:
-    keys = {link.tensor for link in drawing.links if link.src == box.key and link.kind != "cut"}
+    keys = {link.tensor for link in drawing.links_at.get(box.key, ()) if link.src == box.key and link.kind != "cut"}
     keys |= {key for key in graph.roots if drawing.box_of[key] == box.key}
     return sorted(keys, key=lambda k: int(k[1:]))
 
@@ -253,45 +253,119 @@ def _box_order(drawing: Drawing, trace: BackwardTrace) -> dict[str, int]:
 # --- links ------------------------------------------------------------------------------------
 def _write_links(picture: GraphPicture, graph: Graph, drawing: Drawing, options: Options) -> None:
     loops: dict[str, list[Link]] = {}
+    bused: set[int] = set()
+    for number, (kind, links) in enumerate(_buses(drawing)):
+        _write_bus(picture, number, kind, links, graph, drawing, options)
+        bused.update(id(link) for link in links)
     for link in drawing.links:
         if link.kind == "loop":
             loops.setdefault(link.src, []).append(link)
-            continue
-        attrs = dict(EDGE[link.kind])
-        texts = []
-        if link.kind == "state":
-            step = scopes.step_of(graph.by_key[link.tensor].scope)
-            texts.append(link.role + ("" if step is None else labels.subscript(step)))
-        contribution = options.contributions.get((link.tensor, link.dst))
-        if contribution is not None:
-            step = labels.subscript(_step_text(drawing.by_key[link.dst]))
-            texts.append(f"‖dL/dW|{step}‖ = {labels.number(contribution)}")
-        norm = _link_norm(link, options.trace)
-        if options.color is not None and norm is not None:
-            attrs["color"] = options.color.color(norm)
-            attrs["penwidth"] = str(max(options.color.width(norm), float(attrs.get("penwidth", 1))))
-        if options.show_order and options.trace is not None and options.trace.incoming(link.tensor) > 1:
-            visit = [options.trace.step_of(dst) for _, dst in link.edges]
-            visit = [v for v in visit if v is not None]
-            if visit:
-                texts.append("+= #" + ", #".join(str(v) for v in sorted(visit)))
-        if options.trace is not None and norm is None and link.kind != "cut":
-            attrs["style"] = "dotted"  # no gradient has flowed along this edge (yet)
-        tensors = len({src for src, _ in link.edges})
-        if tensors > 1:
-            texts.append(f"×{tensors}")
-        if texts:
-            attrs["label"] = "<" + "<br/>".join(labels.text(t) for t in texts) + ">"
-        if link.kind == "state" and _runs_backward_in_time(link, drawing):
-            picture.edge(link.dst, link.src, dir="back", **attrs)  # keeps time left to right
-        else:
-            picture.edge(link.src, link.dst, **attrs)
+        elif id(link) not in bused:
+            attrs = _link_attrs(link, graph, drawing, options)
+            if link.kind == "state" and _runs_backward_in_time(link, drawing):
+                attrs["dir"] = "back"  # keeps time left to right
+                picture.edge(link.dst, link.src, **attrs)
+            else:
+                picture.edge(link.src, link.dst, **attrs)
     for src, dst in _time_edges(graph, drawing):
         picture.edge(src, dst, style="invis")
     for box_key, box_loops in loops.items():
         box = drawing.by_key[box_key]
         roles = ", ".join(dict.fromkeys(link.role for link in box_loops))
-        picture.edge(box_key, box_key, label="<" + labels.text(f"{roles}  ×{box.steps}") + ">", **EDGE["loop"])
+        picture.edge(box_key, box_key, xlabel="<" + labels.text(f"{roles}  ×{box.steps}") + ">", **EDGE["loop"])
+
+
+def _link_attrs(link: Link, graph: Graph, drawing: Drawing, options: Options) -> dict[str, str]:
+    """Colour, width, style and label of one edge."""
+    attrs = dict(EDGE[link.kind])
+    texts = []
+    if link.kind == "state":
+        step = scopes.step_of(graph.by_key[link.tensor].scope)
+        texts.append(link.role + ("" if step is None else labels.subscript(step)))
+    contribution = options.contributions.get((link.tensor, link.dst))
+    if contribution is not None:
+        step = labels.subscript(_step_text(drawing.by_key[link.dst]))
+        texts.append(f"‖dL/dW|{step}‖ = {labels.number(contribution)}")
+    norm = _link_norm(link, options.trace)
+    if options.color is not None and norm is not None:
+        attrs["color"] = options.color.color(norm)
+        attrs["penwidth"] = str(max(options.color.width(norm), float(attrs.get("penwidth", 1))))
+    if options.show_order and options.trace is not None and options.trace.incoming(link.tensor) > 1:
+        visits = sorted(v for v in (options.trace.step_of(dst) for _, dst in link.edges) if v is not None)
+        if visits:
+            texts.append("+= #" + ", #".join(map(str, dict.fromkeys(visits))))
+    if options.trace is not None and norm is None and link.kind != "cut":
+        attrs["style"] = "dotted"  # no gradient has flowed along this edge (yet)
+    tensors = len({src for src, _ in link.edges})
+    if tensors > 1:
+        texts.append(f"×{tensors}")
+    if texts:  # an xlabel: a plain label would make dot double every rank, and its layout time
+        attrs["xlabel"] = "<" + "<br/>".join(map(labels.text, texts)) + ">"
+    return attrs
+
+
+#: A box linked to at least this many time steps of one layer gets a bus (see :func:`_buses`).
+BUS_STEPS = 3
+
+
+def _buses(drawing: Drawing) -> list[tuple[str, list[Link]]]:
+    """Fans of edges between one box and many time steps, to be drawn as buses.
+
+    A parameter used at every step (or the input projection sliced at every step) would send T
+    separate edges across the picture, and a join of all outputs (``cat``) would receive T; dot
+    lays out such fans in time quadratic in T. Drawn as a bus instead, one line runs along the
+    steps with a branch into (or out of) each, which is also easier to follow. Returns
+    ``("out", links)`` for a fan out of one box and ``("in", links)`` for a fan into one box,
+    each list ordered left to right.
+    """
+    fans: dict[tuple[str, str, str], list[Link]] = {}
+    for link in drawing.links:
+        if link.kind not in ("param", "data"):
+            continue
+        src, dst = drawing.by_key[link.src], drawing.by_key[link.dst]
+        if _step_scope(dst) is not None and _step_scope(src) is None:
+            fans.setdefault(("out", link.src, scopes.sequence_of(dst.scope)), []).append(link)
+        elif _step_scope(src) is not None and _step_scope(dst) is None:
+            fans.setdefault(("in", link.dst, scopes.sequence_of(src.scope)), []).append(link)
+    buses = []
+    for (direction, _, _), links in fans.items():
+        end = "dst" if direction == "out" else "src"
+        steps = {_layout_position(drawing.by_key[getattr(link, end)]) for link in links}
+        if len(steps) >= BUS_STEPS:
+            links.sort(key=lambda link: _layout_position(drawing.by_key[getattr(link, end)]))
+            buses.append((direction, links))
+    return buses
+
+
+def _write_bus(picture, number, direction, links, graph, drawing, options) -> None:
+    color = EDGE[links[0].kind]["color"]
+    points = [f"bus{number}_{i}" for i in range(len(links))]
+    for point in points:
+        picture.node(point, label="", shape="point", width="0.05", color=color)
+    line = {"arrowhead": "none", "color": color}
+    if direction == "out":
+        picture.edge(links[0].src, points[0], **line)
+    for a, b in zip(points, points[1:]):
+        picture.edge(a, b, **line)
+    if direction == "in":
+        picture.edge(points[-1], links[0].dst, color=color)
+    for point, link in zip(points, links):
+        attrs = _link_attrs(link, graph, drawing, options)
+        if direction == "out":
+            picture.edge(point, link.dst, **attrs)
+        else:
+            picture.edge(link.src, point, arrowhead="none", **attrs)
+
+
+def _step_scope(box: Box) -> str | None:
+    return None if box.kind == "param" else scopes.step_scope(box.scope)
+
+
+def _layout_position(box: Box) -> int:
+    """Where a step stands, left to right: its time step, except for the ops of a backward
+    direction at op level, which are laid out in the order they ran (t = T-1 first)."""
+    step = scopes.step_of(box.scope)
+    return -step if box.kind != "group" and scopes.direction_of(box.scope) == "backward" else step
 
 
 def _runs_backward_in_time(link: Link, drawing: Drawing) -> bool:

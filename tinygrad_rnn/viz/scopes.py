@@ -18,6 +18,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import re
 
 _STEP = re.compile(r"t=(-?\d+)$")
@@ -26,11 +27,13 @@ CELL_KINDS = ("rnn", "lstm", "gru")
 _DIRECTIONS = {"fwd": "forward", "bwd": "backward", "rev": "backward"}
 
 
+@functools.lru_cache(maxsize=4096)  # called for every node; scopes repeat
 def parts(path: str) -> tuple[str, ...]:
     """The components of a scope path (``()`` for the top level)."""
     return tuple(path.split("/")) if path else ()
 
 
+@functools.lru_cache(maxsize=4096)  # called for every node; scopes repeat
 def step_of(path: str) -> int | None:
     """The time step ``k`` of the innermost ``t=k`` component, or None outside any step."""
     for part in reversed(parts(path)):
@@ -40,6 +43,7 @@ def step_of(path: str) -> int | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)  # called for every node; scopes repeat
 def step_scope(path: str) -> str | None:
     """The path up to and including its innermost ``t=k`` component (None outside any step)."""
     components = parts(path)
@@ -49,12 +53,14 @@ def step_scope(path: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)  # called for every node; scopes repeat
 def sequence_of(path: str) -> str | None:
     """The path that holds the time steps (``lstm/l0/fwd`` for ``lstm/l0/fwd/t=3``)."""
     step = step_scope(path)
     return None if step is None else step.rpartition("/")[0]
 
 
+@functools.lru_cache(maxsize=4096)  # called for every node; scopes repeat
 def cell_kind(path: str) -> str | None:
     """The recurrent cell kind named in the path (innermost wins), or None."""
     for part in reversed(parts(path)):
@@ -63,6 +69,7 @@ def cell_kind(path: str) -> str | None:
     return None
 
 
+@functools.lru_cache(maxsize=4096)  # called for every node; scopes repeat
 def direction_of(path: str) -> str | None:
     """``"forward"`` or ``"backward"`` when the path names a direction."""
     for part in reversed(parts(path)):
