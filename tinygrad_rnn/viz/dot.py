@@ -66,6 +66,7 @@ def build(graph: Graph, drawing: Drawing, options: Options) -> GraphPicture:
     picture = GraphPicture(
         graph_attr={
             "rankdir": "LR",
+            "newrank": "true",  # rank globally: a bus outside a cluster may order boxes inside it
             "fontname": FONT,
             "nodesep": "0.2",
             "ranksep": "0.3",
