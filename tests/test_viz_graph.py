@@ -75,6 +75,8 @@ def test_lstm_state_edges_are_h_and_c():
     source = draw_graph(out.sum(), params=lstm, detail="step").source
     spine = {re.search(r"xlabel=<(.*?)>", a).group(1) for _, _, a in edges(source) if "penwidth=2.5" in a}
     assert spine == {"h", "c", "h₀", "c₀", "h₁", "c₁"}
+    rolled = draw_graph(out.sum(), params=lstm, detail="rolled").source
+    assert [attrs for a, b, attrs in edges(rolled) if a == b and "h, c  ×3" in attrs]  # one loop for both states
 
 
 def test_grad_says_not_computed_before_backward_never_zero():

@@ -147,13 +147,12 @@ def _links(graph: Graph, box_of: dict[str, str], detail: str) -> list[Link]:
             kind = "state"
         if src == dst and (kind != "loop" or detail != "rolled"):
             continue  # inside one box
-        # one edge per tensor; a box of many steps sends one edge per destination and kind
+        role = state_role(graph, edge.src) if kind in ("state", "loop") else ""
+        # one edge per tensor; a box of many steps sends one edge per destination, kind and state
         many = detail in ("rolled", "layer") and box_of[edge.src] != edge.src
-        link = links.setdefault((src, dst, kind if many else edge.src), Link(src, dst, kind, edge.src))
+        link = links.setdefault((src, dst, kind + role if many else edge.src), Link(src, dst, kind, edge.src))
         link.edges.append((edge.src, edge.dst))
-    for link in links.values():
-        if link.kind in ("state", "loop"):
-            link.role = state_role(graph, link.tensor)
+        link.role = role
     return list(links.values())
 
 
@@ -169,7 +168,7 @@ def _roles(graph: Graph, links: list[Link]) -> dict[str, str]:
         if node.key not in roles and scopes.step_of(node.scope) is not None:
             found = signature.get((scopes.sequence_of(node.scope), node.tensor.op, node.tensor.shape), set())
             if len(found) == 1 and _leaves_its_step(graph, node):
-                roles[node.key] = found.pop()
+                roles[node.key] = next(iter(found))
     return roles
 
 

@@ -22,7 +22,6 @@ Example:
 from __future__ import annotations
 
 import html
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -93,17 +92,6 @@ def html_label(title: str, lines: Sequence[str] = (), note: str = "") -> str:
     return f'<<table border="0" cellborder="0" cellspacing="0" cellpadding="1">{cells}</table>>'
 
 
-def table_label(title: str, rows: Sequence[tuple[str, str]]) -> str:
-    """A label with a bold title over a two-column table of (already escaped) cells."""
-    cells = "".join(
-        f'<tr><td align="left"><font point-size="9">{left}</font></td>'
-        f'<td align="left"><font point-size="9">{right}</font></td></tr>'
-        for left, right in rows
-    )
-    head = f'<tr><td colspan="2"><b>{title}</b></td></tr>' if title else ""
-    return f'<<table border="0" cellborder="0" cellspacing="0" cellpadding="1">{head}{cells}</table>>'
-
-
 def op_detail(ctx: Any) -> str:
     """What an op did beyond its name, when that helps a reader: ``[2]`` for ``x[2]``,
     ``.T`` for a transpose. Empty for most ops."""
@@ -125,8 +113,3 @@ def _index_text(k: Any) -> str:
     if hasattr(k, "shape"):
         return f"idx{shape(tuple(k.shape))}"
     return str(k)
-
-
-def finite_log10(x: float) -> float | None:
-    """log10 of a positive finite number, None for 0, inf or NaN."""
-    return math.log10(x) if x > 0 and math.isfinite(x) else None
