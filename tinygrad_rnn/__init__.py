@@ -12,7 +12,7 @@ Example:
     (1, 1)
 """
 
-from . import autograd, backend, bptt, ops, optim
+from . import autograd, backend, bptt, ops, optim, viz
 from .anomaly import AnomalyError, detect_anomaly
 from .autograd import walk
 from .backend import DeviceError, manual_seed
@@ -62,6 +62,7 @@ __all__ = [
     "save",
     "scope",
     "stack",
+    "viz",
     "walk",
     "where",
     "zeros",
