@@ -235,8 +235,9 @@ def test_detach_cut_drawn_as_a_cut_edge():
 
 def test_device_shown_only_when_not_cpu(device):
     loss, params, _ = hand_rnn(device=device)
-    source = draw_graph(loss, params=params, show_values=True).source
+    source = draw_graph(loss, params=params, show_values=True, color_by="grad", show_order=True).source
     assert ("device: array_api_strict" in source) == (device == "array_api_strict")
+    assert "grad = sum of 3 (+=)" in node_label(source, "W_hh")  # the gradient trace works on every backend
 
 
 def test_multiple_roots_and_bad_arguments():
