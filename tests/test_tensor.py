@@ -269,3 +269,11 @@ def test_comparisons_follow_the_dtype_and_device_rules():
     pytest.importorskip("array_api_strict")
     with pytest.raises(tg.DeviceError, match="eq: tensors on different devices: 'cpu' and 'array_api_strict'"):
         Tensor([1.0]) == Tensor([1.0], device="array_api_strict")  # noqa: B015
+
+
+def test_array_likes_keep_their_float64():
+    """Only Python floats default to float32; an array-like with its own dtype keeps it."""
+    torch = pytest.importorskip("torch")
+    assert Tensor(torch.zeros(2, dtype=torch.float64)).dtype == np.float64
+    assert Tensor(torch.zeros(2)).dtype == np.float32
+    assert Tensor([0.5, 1.5]).dtype == np.float32

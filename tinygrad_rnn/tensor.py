@@ -564,7 +564,9 @@ def _from_python(data: Any) -> np.ndarray:
             f"Tensor: expected numbers (bool, int or float), got data of type {type(data).__name__} "
             f"that NumPy reads as dtype {array.dtype}"
         )
-    if array.dtype == np.float64 and not isinstance(data, np.floating):
+    # Python numbers and lists, not array-likes with a dtype of their own (np.float64 is a float too)
+    from_python = isinstance(data, (float, int, bool, list, tuple)) and not isinstance(data, np.generic)
+    if array.dtype == np.float64 and from_python:
         array = array.astype(np.float32)  # Python floats default to float32, as in PyTorch
     return array
 
