@@ -43,7 +43,8 @@ from typing import Any
 
 from .. import backend as _backend
 from ..creation import zeros
-from ..tensor import Tensor, linear
+from ..functions import linear
+from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter
 

@@ -29,7 +29,8 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import backend as _backend
-from ..tensor import Tensor, linear, where
+from ..functions import linear, where
+from ..tensor import Tensor
 
 __all__ = [
     "binary_cross_entropy",

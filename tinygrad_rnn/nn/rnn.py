@@ -69,8 +69,9 @@ import numpy as np
 
 from ..autograd import cycle_collector_paused
 from ..creation import zeros
+from ..functions import cat, linear, stack, where
 from ..scope import scope
-from ..tensor import Tensor, cat, linear, stack, where
+from ..tensor import Tensor
 from .cells import RECURRENCES, Recurrence, State, check_input, check_state, split_state, uniform_parameter
 from .functional import dropout
 from .module import Module

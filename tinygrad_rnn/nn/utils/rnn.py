@@ -28,7 +28,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from ...tensor import Tensor, cat
+from ...functions import cat
+from ...tensor import Tensor
 
 
 def pad_sequence(sequences: Sequence[Tensor | Any], batch_first: bool = False, padding_value: float = 0.0) -> Tensor:
