@@ -308,19 +308,16 @@ def _class_loss(
     reduction: str,
     label_smoothing: float,
 ) -> Tensor:
-    """The loss of :func:`nll_loss` and :func:`cross_entropy`, from log-probabilities.
+    """The loss of :func:`nll_loss` and :func:`cross_entropy`, from log-probabilities lp:
 
-    Both terms are linear in ``log_probs``, so one constant coefficient array ``a`` (shaped like
-    the input) holds everything: loss_n = -sum_c a[n, c] log_probs[n, c] with
+        loss_n = -valid_n * ((1 - eps) w_{y_n} lp[n, y_n] + (eps / C) sum_c w_c lp[n, c])
 
-        a[n, c] = w_c * valid_n * ((1 - eps) [c == y_n] + eps / C)
-
-    (valid_n = 0 where y_n == ignore_index). ``"mean"`` divides the sum over n by
-    sum_n w_{y_n} valid_n (the weighted count of targets, as PyTorch does). The sign and that
-    divisor are folded into ``a`` too, so the loss costs one multiply and one sum after the
-    log-softmax: few recorded ops, which matters when a loss is taken at every time step.
-    Picking by a one-hot mask instead of indexing works for every input shape and costs O(N C),
-    as much as the log-softmax itself.
+    (valid_n = 0 where y_n == ignore_index, w = 1 without ``weight``, eps = ``label_smoothing``).
+    ``"mean"`` divides the sum over n by sum_n w_{y_n} valid_n (the weighted count of targets, as
+    PyTorch does). lp[n, y_n] is picked by integer indexing: one value per target, whose gradient
+    is scattered back into a single entry per row, so the loss adds O(N) work to the log-softmax,
+    not another pass over all N x C scores (that matters when a loss is taken at every time step
+    of a long sequence). Only label smoothing needs the sum over every class.
     """
     axis = _class_axis(name, log_probs)
     num_classes = log_probs.shape[axis]
@@ -340,22 +337,43 @@ def _class_loss(
         allowed=ignore_index,
     )
     xp = log_probs.xp
-    dtype = log_probs.dtype
-    along_class_axis = (num_classes,) + (1,) * (log_probs.ndim - axis - 1)  # broadcasts against the input
-    classes = xp.reshape(xp.arange(num_classes, dtype=target.dtype), along_class_axis)
-    target_c = xp.expand_dims(target.data, axis=axis)
-    valid = xp.astype(target_c != ignore_index, dtype)
-    picked = xp.astype(target_c == classes, dtype) * valid  # one-hot of the targets, 0 where ignored
+    valid = target.data != ignore_index
+    classes = xp.where(valid, target.data, xp.zeros_like(target.data))  # ignored targets: any class, weight 0
+    weight_of_target = xp.astype(valid, log_probs.dtype)  # w_{y_n} valid_n
     if weight is not None:
-        w = xp.reshape(_float_weight(name, "weight", weight, log_probs, (num_classes,)).data, along_class_axis)
-        picked, valid = picked * w, valid * w
-    coefficients = picked if label_smoothing == 0.0 else (1.0 - label_smoothing) * picked
+        weight = _float_weight(name, "weight", weight, log_probs, (num_classes,))
+        weight_of_target = weight_of_target * _take(xp, weight.data, classes)
+    picked = log_probs[_class_index(xp, classes, log_probs.shape, axis)]  # lp[n, y_n], shaped like the target
+    loss = picked * Tensor(-(1.0 - label_smoothing) * weight_of_target)
     if label_smoothing:
-        coefficients = coefficients + (label_smoothing / num_classes) * valid
+        every_class = log_probs if weight is None else log_probs * _along_class_axis(weight, log_probs.ndim, axis)
+        share = xp.astype(valid, log_probs.dtype) * (label_smoothing / num_classes)
+        loss = loss - every_class.sum(axis=axis) * Tensor(share)
     if reduction == "none":
-        return (log_probs * Tensor(-coefficients)).sum(axis=axis)
-    scale = -1.0 if reduction == "sum" else -1.0 / xp.sum(picked)  # 0 targets: 0 / 0 = nan, as in PyTorch
-    return (log_probs * Tensor(coefficients * scale)).sum()
+        return loss
+    total = loss.sum()
+    return total if reduction == "sum" else total / Tensor(xp.sum(weight_of_target))  # no targets: 0/0 = nan
+
+
+def _class_index(xp: Any, classes: Any, shape: tuple, axis: int) -> tuple:
+    """The index that picks ``x[n, classes[n, ...], ...]`` from scores of ``shape`` (class axis ``axis``)."""
+    if len(shape) == 1:
+        return (classes,)
+    positions = [
+        xp.reshape(xp.arange(n), tuple(n if i == k else 1 for i in range(len(shape) - 1)))
+        for k, n in enumerate(shape[:1] + shape[2:])
+    ]
+    return (positions[0], classes, *positions[1:])
+
+
+def _take(xp: Any, values: Any, indices: Any) -> Any:
+    """``values[indices]`` for a 1-D array ``values`` and an integer array ``indices`` of any shape."""
+    return xp.reshape(xp.take(values, xp.reshape(indices, (-1,)), axis=0), indices.shape)
+
+
+def _along_class_axis(weight: Tensor, ndim: int, axis: int) -> Tensor:
+    """Per-class weights shaped to broadcast against scores with ``ndim`` axes, classes on ``axis``."""
+    return weight.reshape((weight.shape[0],) + (1,) * (ndim - axis - 1))
 
 
 def mse_loss(input: Tensor, target: Tensor | Any, reduction: str = "mean") -> Tensor:
