@@ -1,5 +1,7 @@
-"""tinygrad_rnn.nn.utils: helpers around training (gradient clipping, ...)."""
+"""tinygrad_rnn.nn.utils: helpers around training: gradient clipping, and padded variable-length
+batches (``nn.utils.rnn.pad_sequence``), as in ``torch.nn.utils``."""
 
+from . import rnn
 from .clip_grad import clip_grad_norm_, clip_grad_value_
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "rnn"]
