@@ -140,6 +140,19 @@ def backward(root: Any, grad: Any, retain_graph: bool = False, on_edge: Any = No
         _backward(root, grad, retain_graph, on_edge)
 
 
+def observe_backward(root: Any, on_edge: Any) -> None:
+    """A backward pass that only watches: ``on_edge(op, parent, grad)`` sees every gradient sent
+    along an edge (seeded with ones at ``root``); the graph is retained and every ``.grad`` is
+    put back as it was. What the BPTT tools and the graph renderer measure gradients with.
+    """
+    before = [(tensor, tensor.grad) for tensor in topological_order(root)]
+    try:
+        backward(root, root.xp.ones(root.data.shape, dtype=root.dtype), retain_graph=True, on_edge=on_edge)
+    finally:
+        for tensor, grad in before:
+            tensor.grad = grad
+
+
 def _backward(root: Any, grad: Any, retain_graph: bool, on_edge: Any) -> None:
     order = topological_order(root)
     grads: dict[int, Any] = {id(root): grad}

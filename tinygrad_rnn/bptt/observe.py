@@ -43,11 +43,4 @@ def observe_backward(loss: Tensor, on_edge: EdgeObserver, caller: str = "observe
         )
     if loss.numel() != 1:
         raise ValueError(f"{caller}: loss must have one element, got shape {loss.shape}; reduce it first, e.g. .sum()")
-    tensors = autograd.topological_order(loss)
-    before = [(tensor, tensor.grad) for tensor in tensors]
-    try:
-        seed = loss.xp.ones(loss.data.shape, dtype=loss.dtype)
-        autograd.backward(loss, seed, retain_graph=True, on_edge=on_edge)
-    finally:
-        for tensor, grad in before:
-            tensor.grad = grad
+    autograd.observe_backward(loss, on_edge)

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from ..autograd import backward
+from ..autograd import observe_backward
 from ..backend import backend_of
 from .graph import Graph
 
@@ -105,17 +105,10 @@ def trace_backward(graph: Graph) -> BackwardTrace:
         if key is not None:
             sends.append(Send(key, made_by[id(op)], np.array(backend_of(grad).to_numpy(grad), copy=True)))
 
-    saved = {node.key: node.tensor.grad for node in graph.nodes}
     seeds: dict[str, np.ndarray] = {}
-    try:
-        for key in graph.roots:
-            root = graph.by_key[key].tensor
-            if not root.requires_grad:
-                continue
-            seed = root.xp.ones(root.data.shape, dtype=root.dtype)
+    for key in graph.roots:
+        root = graph.by_key[key].tensor
+        if root.requires_grad:
             seeds[key] = np.ones(root.shape, dtype=root.numpy().dtype)
-            backward(root, seed, retain_graph=True, on_edge=on_edge)
-    finally:
-        for node in graph.nodes:
-            node.tensor.grad = saved[node.key]
+            observe_backward(root, on_edge)  # every .grad is left as it was
     return BackwardTrace(sends, seeds)
