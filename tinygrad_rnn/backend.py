@@ -82,10 +82,10 @@ class Backend:
         and small tables; CuPy and NumPy use their own scatter-add instead.
         """
         xp = self.xp
-        axis = array_axis(index, target.ndim)
-        if axis is not None:
-            idx = xp.reshape(next(k for k in index if hasattr(k, "shape")), (-1,))
-            basic = tuple(slice(None) if hasattr(k, "shape") else k for k in index)
+        split = split_array_index(index, target.ndim)
+        if split is not None:
+            axis, idx, basic = split
+            idx = xp.reshape(idx, (-1,))
             part_shape = target[basic].shape
             values = xp.reshape(values, (*part_shape[:axis], idx.shape[0], *part_shape[axis + 1 :]))
             added = xp.moveaxis(values, axis, -1) @ _onehot(xp, idx, part_shape[axis], values.dtype)
@@ -108,21 +108,25 @@ class Backend:
         return self.from_numpy(draw(shape).astype(dtype))
 
 
-def array_axis(index: tuple, ndim: int) -> int | None:
-    """The axis indexed by the one integer array of ``index`` when every other entry is a slice
-    or ``...`` (the form the engine gathers with ``take``), else None.
+def split_array_index(index: tuple, ndim: int) -> tuple[int, Any, tuple] | None:
+    """For an index holding one integer array among slices and ``...`` (the form the engine
+    gathers with ``take``): the axis the array indexes, the array, and the index with the array
+    replaced by ``:``. None for any other index.
 
     Example:
-        >>> array_axis((slice(None), np.array([1, 1])), 3), array_axis((Ellipsis, np.array([0])), 3)
-        (1, 2)
+        >>> axis, idx, basic = split_array_index((Ellipsis, np.array([0, 2])), 3)
+        >>> axis, idx.tolist(), basic
+        (2, [0, 2], (Ellipsis, slice(None, None, None)))
     """
     arrays = [i for i, k in enumerate(index) if hasattr(k, "shape")]
     if len(arrays) != 1 or not all(type(k) is slice or k is Ellipsis for k in index if not hasattr(k, "shape")):
         return None
     position = arrays[0]
     if any(k is Ellipsis for k in index[:position]):  # count from the end
-        return ndim - len(index) + position
-    return position
+        axis = ndim - len(index) + position
+    else:
+        axis = position
+    return axis, index[position], (*index[:position], slice(None), *index[position + 1 :])
 
 
 def _onehot(xp: Any, idx: Any, n: int, dtype: Any) -> Any:

@@ -115,38 +115,39 @@ class Function:
         first = inputs[0]
         backend = first._backend
         if len(inputs) == 1:
-            arrays = (first.data,)
-            needs_input_grad = (first.requires_grad,)
+            arrays, needs_input_grad = (first.data,), (first.requires_grad,)
         else:
-            arrays, needs, dtype = [], [], first.data.dtype
-            for tensor in inputs:
-                if tensor._backend is not backend:
-                    raise _backend.DeviceError(
-                        f"{cls.name}: tensors on different devices: {first.device!r} and "
-                        f"{tensor.device!r}; move one with .to({first.device!r}) first"
-                    )
-                arrays.append(tensor.data)
-                needs.append(tensor.requires_grad)
-                if tensor.data.dtype != dtype:
-                    dtype = None
-            if dtype is None:
-                arrays = _common_dtype(cls.name, inputs, backend)
-            needs_input_grad = tuple(needs)
+            arrays, needs_input_grad = operand_arrays(cls.name, inputs), tuple([t.requires_grad for t in inputs])
         ctx.xp = backend.xp
         ctx.needs_input_grad = needs_input_grad
+        ctx.scope = _scope._current
         requires_grad = _grad_enabled and True in needs_input_grad
         if requires_grad:
             ctx.inputs = inputs
-            ctx.scope = _scope._current
             ctx.freed = False
         out = ctx.forward(*arrays, **params)
         if _anomaly._enabled:
-            ctx.scope = _scope._current
             _anomaly.check("forward", ctx, (out,), inputs)
         return Tensor._make(out, backend, ctx if requires_grad else None)
 
     def __repr__(self) -> str:
         return f"<{self.name} at {getattr(self, 'scope', '') or 'top level'}>"
+
+
+def operand_arrays(op: str, inputs: tuple) -> list:
+    """The arrays of several tensors, checked to live on one device and brought to one dtype by
+    :func:`_common_dtype`'s rule: what every op (and every comparison) of several tensors needs."""
+    first = inputs[0]
+    backend, dtype = first._backend, first.data.dtype
+    same_dtype = True
+    for tensor in inputs:
+        if tensor._backend is not backend:
+            raise _backend.DeviceError(
+                f"{op}: tensors on different devices: {first.device!r} and {tensor.device!r}; "
+                f"move one with .to({first.device!r}) first"
+            )
+        same_dtype = same_dtype and tensor.data.dtype == dtype
+    return [t.data for t in inputs] if same_dtype else _common_dtype(op, inputs, backend)
 
 
 def _common_dtype(op: str, inputs: tuple, backend: Any) -> list:

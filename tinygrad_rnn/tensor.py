@@ -363,15 +363,7 @@ class Tensor:
     # --- comparisons: not differentiable, return bool tensors -----------------------------
     def _compare(self, other: Any, name: str) -> Tensor:
         """``operator.<name>`` (eq, lt, ...) elementwise, after the device and dtype checks of every op."""
-        other = self._operand(other)
-        if other._backend is not self._backend:
-            raise _backend.DeviceError(
-                f"{name}: tensors on different devices: {self.device!r} and {other.device!r}; "
-                f"move one with .to({self.device!r}) first"
-            )
-        a, b = self.data, other.data
-        if a.dtype != b.dtype:  # the dtype rule of every op: an int compares with a float as a float
-            a, b = _common_dtype(name, (self, other), self._backend)
+        a, b = operand_arrays(name, (self, self._operand(other)))  # an int compares with a float as a float
         return Tensor._make(getattr(operator, name)(a, b), self._backend, None)
 
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
@@ -572,4 +564,4 @@ def _from_python(data: Any) -> np.ndarray:
 
 
 from . import ops  # noqa: E402  (the ops import Function, which imports Tensor)
-from .function import _common_dtype  # noqa: E402
+from .function import operand_arrays  # noqa: E402

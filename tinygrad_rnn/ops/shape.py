@@ -78,8 +78,9 @@ class GetItem(Function):
         self.advanced = any(hasattr(k, "shape") for k in key)
         # None inserts new axes in y; the gradient buffer of x has none, so drop them there.
         self.key = tuple(k for k in key if k is not None)
-        if _backend.array_axis(self.key, x.ndim) is not None:
-            y = self.take(x, self.key)
+        split = _backend.split_array_index(self.key, x.ndim)
+        if split is not None:
+            y = self.take(x, *split)
             self.inner_shape = None if len(self.key) == len(key) else y.shape
             return y if self.inner_shape is None else y[_new_axes(key)]
         self.inner_shape = None if len(self.key) == len(key) else x[self.key].shape
@@ -93,14 +94,13 @@ class GetItem(Function):
         except IndexError as error:
             raise IndexError(f"getitem: cannot index a tensor of shape {tuple(x.shape)} with {key}: {error}") from None
 
-    def take(self, x, key):
-        """``x[key]`` for one integer array ``idx`` among slices and ``...``, by the standard's
-        ``take`` (the standard has no integer array beside a slice): ``take(x[basic], idx, axis)``."""
+    def take(self, x, axis, idx, basic):
+        """``x[key]`` for one integer array ``idx`` (on ``axis``) among slices and ``...``, by the
+        standard's ``take`` (the standard has no integer array beside a slice):
+        ``take(x[basic], idx, axis)``, where ``basic`` is the key with ``:`` for the array."""
         self.save_for_backward()
         xp = self.xp
-        axis = _backend.array_axis(key, x.ndim)
-        idx = next(k for k in key if hasattr(k, "shape"))
-        part = x[tuple(slice(None) if hasattr(k, "shape") else k for k in key)]
+        part = x[basic]
         y = xp.take(part, xp.reshape(idx, (-1,)), axis=axis)
         return xp.reshape(y, (*part.shape[:axis], *idx.shape, *part.shape[axis + 1 :]))
 
