@@ -46,7 +46,7 @@ from ..creation import zeros
 from ..functions import linear
 from ..tensor import Tensor
 from . import init
-from .module import Module, Parameter
+from .module import Module, Parameter, zeros_parameter
 
 State = tuple[Tensor, ...]
 
@@ -167,7 +167,7 @@ def cell_step(
 # --- building blocks shared with the sequence layers -------------------------------------------
 def uniform_parameter(shape: tuple[int, ...], bound: float, dtype: Any = None, device: str | None = None) -> Parameter:
     """A parameter drawn from U(-bound, bound) with the seeded generator (PyTorch's RNN init)."""
-    return Parameter(init.uniform_(zeros(*shape, dtype=dtype, device=device), -bound, bound))
+    return init.uniform_(zeros_parameter(shape, dtype, device), -bound, bound)
 
 
 def check_input(layer: str, x: Tensor, features: int, weight: Tensor, allowed_ndims: tuple[int, ...]) -> None:

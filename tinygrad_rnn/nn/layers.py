@@ -20,18 +20,12 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-from .. import creation
 from ..tensor import Tensor
 from . import functional as F
 from . import init
-from .module import Module, Parameter
+from .module import Module, Parameter, zeros_parameter
 
 __all__ = ["Dropout", "Embedding", "Identity", "LayerNorm", "Linear", "ReLU", "Sigmoid", "Tanh"]
-
-
-def _new_parameter(shape: tuple[int, ...], dtype: Any, device: str | None) -> Parameter:
-    """A parameter of ``shape`` (zeros, to be filled by ``reset_parameters``); float32 by default."""
-    return Parameter(creation.zeros(shape, dtype=dtype, device=device))
 
 
 class Linear(Module):
@@ -64,8 +58,8 @@ class Linear(Module):
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
-        self.weight = _new_parameter((out_features, in_features), dtype, device)
-        self.register_parameter("bias", _new_parameter((out_features,), dtype, device) if bias else None)
+        self.weight = zeros_parameter((out_features, in_features), dtype, device)
+        self.register_parameter("bias", zeros_parameter((out_features,), dtype, device) if bias else None)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -117,7 +111,7 @@ class Embedding(Module):
         if padding_idx is not None:
             padding_idx = F._padding_index("Embedding", padding_idx, num_embeddings)
         self.padding_idx = padding_idx
-        self.weight = _new_parameter((num_embeddings, embedding_dim), dtype, device)
+        self.weight = zeros_parameter((num_embeddings, embedding_dim), dtype, device)
         self.reset_parameters()
 
     @classmethod
@@ -198,9 +192,9 @@ class LayerNorm(Module):
         self.normalized_shape = shape
         self.eps = eps
         self.elementwise_affine = elementwise_affine
-        weight = _new_parameter(shape, dtype, device) if elementwise_affine else None
+        weight = zeros_parameter(shape, dtype, device) if elementwise_affine else None
         self.register_parameter("weight", weight)
-        self.register_parameter("bias", _new_parameter(shape, dtype, device) if elementwise_affine and bias else None)
+        self.register_parameter("bias", zeros_parameter(shape, dtype, device) if elementwise_affine and bias else None)
         self.reset_parameters()
 
     def reset_parameters(self) -> None:

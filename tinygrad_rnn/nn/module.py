@@ -49,6 +49,13 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+def zeros_parameter(shape: tuple[int, ...], dtype: Any = None, device: str | None = None) -> Parameter:
+    """A parameter of ``shape`` filled with zeros, for an initialiser to fill (float32 by default)."""
+    from ..creation import zeros
+
+    return Parameter(zeros(shape, dtype=dtype, device=device))
+
+
 class Module:
     """Base class of every layer and model: subclasses define ``__init__`` and ``forward``."""
 
