@@ -49,8 +49,14 @@ PARAMS = ("W_ih", "W_hh", "b_ih", "b_hh")
 GateHook = Callable[[int, str, np.ndarray], np.ndarray]
 
 
-def sigmoid(a: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-a))
+def sigmoid(a: np.ndarray, xp=np) -> np.ndarray:
+    return 1.0 / (1.0 + xp.exp(-a))
+
+
+def split_blocks(a: np.ndarray, blocks: int) -> list:
+    """The gate blocks of ``a`` (..., blocks*H) along the last axis, as views."""
+    size = a.shape[-1] // blocks
+    return [a[..., k * size : (k + 1) * size] for k in range(blocks)]
 
 
 @dataclass
@@ -109,39 +115,50 @@ def gates_of(cell: str) -> tuple[str, ...]:
 # step(x_proj, h_proj, state) -> (new_state, cache);  state is (h,) or, for the LSTM, (h, c).
 # step_back(d_new_state, cache, hook) -> (d_x_proj, d_h_proj, d_state_direct), where
 # d_state_direct is the part of dL/d(previous state) that does not pass through h_proj.
+# ``xp`` is the array library (NumPy here; the fused layers of tinygrad_rnn.nn.fused pass theirs).
 
 
-class RNNEquations:
+class Equations:
+    """What the cells' equations share: the array library ``xp``."""
+
+    def __init__(self, xp=np):
+        self.xp = xp
+
+
+class RNNEquations(Equations):
     """h' = act(x_proj + h_proj), act = tanh or relu."""
 
-    def __init__(self, nonlinearity: str = "tanh"):
+    def __init__(self, nonlinearity: str = "tanh", xp=np):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"reference_bptt: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
+        super().__init__(xp)
         self.nonlinearity = nonlinearity
 
     def step(self, x_proj, h_proj, state):
+        xp = self.xp
         a = x_proj + h_proj
-        h = np.tanh(a) if self.nonlinearity == "tanh" else np.maximum(a, 0.0)
+        h = xp.tanh(a) if self.nonlinearity == "tanh" else xp.maximum(a, xp.zeros_like(a))
         return (h,), (a, h)
 
     def step_back(self, d_state, cache, hook):
         (dh,) = d_state
         a, h = cache
         # tanh'(a) = 1 - h^2;  relu'(a) = 1 where a > 0
-        da = hook("h", dh * (1 - h * h) if self.nonlinearity == "tanh" else dh * (a > 0))
+        da = hook("h", dh * (1 - h * h) if self.nonlinearity == "tanh" else self.xp.where(a > 0, dh, 0 * dh))
         return da, da, (0.0,)
 
 
-class LSTMEquations:
+class LSTMEquations(Equations):
     """i, f, o = sigmoid(.), g = tanh(.) of the blocks of x_proj + h_proj;
     c' = f*c + i*g;  h' = o*tanh(c')."""
 
     def step(self, x_proj, h_proj, state):
+        xp = self.xp
         h, c = state
-        a_i, a_f, a_g, a_o = np.split(x_proj + h_proj, 4, axis=1)
-        i, f, g, o = sigmoid(a_i), sigmoid(a_f), np.tanh(a_g), sigmoid(a_o)
+        a_i, a_f, a_g, a_o = split_blocks(x_proj + h_proj, 4)
+        i, f, g, o = sigmoid(a_i, xp), sigmoid(a_f, xp), xp.tanh(a_g), sigmoid(a_o, xp)
         c_new = f * c + i * g
-        tanh_c = np.tanh(c_new)
+        tanh_c = xp.tanh(c_new)
         return (o * tanh_c, c_new), (c, i, f, g, o, tanh_c)
 
     def step_back(self, d_state, cache, hook):
@@ -150,7 +167,7 @@ class LSTMEquations:
         do = dh * tanh_c  # h' = o*tanh(c')
         dc = dc_in + dh * o * (1 - tanh_c**2)  # c' reaches L directly (next step) and through h'
         di, df, dg = dc * g, dc * c, dc * i  # c' = f*c + i*g
-        da = np.concatenate(
+        da = self.xp.concat(
             [
                 hook("i", di * i * (1 - i)),  # sigmoid' = s(1-s)
                 hook("f", df * f * (1 - f)),
@@ -162,17 +179,18 @@ class LSTMEquations:
         return da, da, (0.0, dc * f)  # dL/dc = dc' * f
 
 
-class GRUEquations:
+class GRUEquations(Equations):
     """r, z = sigmoid(.) of the r, z blocks of x_proj + h_proj;
     n = tanh(x_proj_n + r * h_proj_n)  (the reset gate scales h W_hn^T + b_hn, as in PyTorch);
     h' = (1 - z)*n + z*h."""
 
     def step(self, x_proj, h_proj, state):
+        xp = self.xp
         (h,) = state
-        x_r, x_z, x_n = np.split(x_proj, 3, axis=1)
-        h_r, h_z, h_n = np.split(h_proj, 3, axis=1)
-        r, z = sigmoid(x_r + h_r), sigmoid(x_z + h_z)
-        n = np.tanh(x_n + r * h_n)
+        x_r, x_z, x_n = split_blocks(x_proj, 3)
+        h_r, h_z, h_n = split_blocks(h_proj, 3)
+        r, z = sigmoid(x_r + h_r, xp), sigmoid(x_z + h_z, xp)
+        n = xp.tanh(x_n + r * h_n)
         return ((1 - z) * n + z * h,), (h, h_n, r, z, n)
 
     def step_back(self, d_state, cache, hook):
@@ -181,12 +199,18 @@ class GRUEquations:
         da_n = hook("n", dh * (1 - z) * (1 - n * n))  # d/d(x_n + r*h_n)
         da_z = hook("z", dh * (h - n) * z * (1 - z))  # dh'/dz = h - n
         da_r = hook("r", da_n * h_n * r * (1 - r))
-        d_x_proj = np.concatenate([da_r, da_z, da_n], axis=1)
-        d_h_proj = np.concatenate([da_r, da_z, da_n * r], axis=1)
+        d_x_proj = self.xp.concat([da_r, da_z, da_n], axis=1)
+        d_h_proj = self.xp.concat([da_r, da_z, da_n * r], axis=1)
         return d_x_proj, d_h_proj, (dh * z,)  # h' = ... + z*h
 
 
 CELLS = {"rnn": RNNEquations, "lstm": LSTMEquations, "gru": GRUEquations}
+
+
+def equations_of(cell: str, nonlinearity: str = "tanh", xp=np) -> Equations:
+    """The forward/backward equations of ``cell`` ("rnn", "lstm" or "gru") on the array library ``xp``."""
+    gates_of(cell)  # a clear error for an unknown cell
+    return RNNEquations(nonlinearity, xp) if cell == "rnn" else CELLS[cell](xp)
 
 
 def reference_bptt(
@@ -204,8 +228,7 @@ def reference_bptt(
     ``dh`` (T, B, H) is dL/dh_t from outside the recurrence (e.g. ``np.ones`` for
     L = sum_t sum h_t). Returns the hidden states (T, B, H) and the :class:`Gradients`.
     """
-    gates_of(cell)  # a clear error for an unknown cell
-    equations = RNNEquations(nonlinearity) if cell == "rnn" else CELLS[cell]()
+    equations = equations_of(cell, nonlinearity)
     steps = x.shape[0]
     state = (h0, np.zeros_like(h0) if c0 is None else c0) if cell == "lstm" else (h0,)
     # forward: keep each step's input state and cache
