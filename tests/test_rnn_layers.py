@@ -78,6 +78,7 @@ def run_both(torch, ours, reference, kind, x, initial, dtype):
         close(ours_state.grad, theirs_state.grad, dtype)
 
 
+@pytest.mark.parametrize("fused", [False, True], ids=["composite", "fused"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("batch", [1, 3])
 @pytest.mark.parametrize("with_state", [False, True], ids=["zero_state", "given_state"])
@@ -85,10 +86,11 @@ def run_both(torch, ours, reference, kind, x, initial, dtype):
 @pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
 @pytest.mark.parametrize("num_layers", [1, 2])
 @pytest.mark.parametrize("kind", KINDS)
-def test_layer_matches_torch(torch, kind, num_layers, bidirectional, batch_first, with_state, batch, dtype):
+def test_layer_matches_torch(torch, kind, num_layers, bidirectional, batch_first, with_state, batch, dtype, fused):
     ours, reference = make_pair(
         torch, kind, dtype, num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first
     )
+    ours.fused = fused  # the opt-in fused path (nn.fused) must give PyTorch's numbers too
     shape = (batch, STEPS, INPUT) if batch_first else (STEPS, batch, INPUT)
     x = np.random.randn(*shape).astype(dtype)
     rows = num_layers * (2 if bidirectional else 1)
@@ -206,9 +208,11 @@ def test_lengths_equal_running_each_sequence_alone(kind, bidirectional, batch_fi
         np.testing.assert_allclose(batch_grads[name], param.grad.numpy(), rtol=1e-10, atol=1e-12)
 
 
+@pytest.mark.parametrize("fused", [False, True], ids=["composite", "fused"])
 @pytest.mark.parametrize("kind", KINDS)
-def test_lengths_match_torch_packed_sequences(torch, kind):
+def test_lengths_match_torch_packed_sequences(torch, kind, fused):
     ours, reference = make_pair(torch, kind, "float32", num_layers=2, bidirectional=True)
+    ours.fused = fused
     lengths = [3, 5, 1]
     x = np.random.randn(STEPS, 3, INPUT).astype("float32")
     output, hidden = ours(Tensor(x), lengths=lengths)
@@ -340,14 +344,15 @@ def test_clear_errors():
 
 
 # --- devices --------------------------------------------------------------------------------------
+@pytest.mark.parametrize("fused", [False, True], ids=["composite", "fused"])
 @pytest.mark.parametrize("kind", KINDS)
-def test_forward_backward_on_each_device(kind, device):
+def test_forward_backward_on_each_device(kind, device, fused):
     """The same layer on cpu and on `device` gives the same outputs and gradients."""
     results = {}
     state = make_ours(kind, "float64", num_layers=2, bidirectional=True).state_dict()
     x = np.random.randn(STEPS, 2, INPUT)
     for where in ("cpu", device):
-        layer = make_ours(kind, "float64", num_layers=2, bidirectional=True)
+        layer = make_ours(kind, "float64", num_layers=2, bidirectional=True, fused=fused)
         layer.load_state_dict(state)
         layer.to(where)
         inputs = Tensor(x, device=where, requires_grad=True)

@@ -74,6 +74,7 @@ from ..scope import scope
 from ..tensor import Tensor
 from .cells import RECURRENCES, Recurrence, State, check_input, check_state, split_state, uniform_parameter
 from .functional import dropout
+from .fused import fused_unroll
 from .module import Module
 
 
@@ -151,6 +152,7 @@ class RNNBase(Module):
         device: str | None = None,
         dtype: Any = None,
         *,
+        fused: bool = False,
         recurrence: Recurrence | None = None,
     ):
         super().__init__()
@@ -166,6 +168,7 @@ class RNNBase(Module):
         self.recurrence = recurrence
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, dropout, bidirectional
+        self.fused = fused  # opt-in: one hand-differentiated op per layer and direction (nn.fused)
         directions = 2 if bidirectional else 1
         rows, bound = recurrence.gates * hidden_size, 1.0 / math.sqrt(hidden_size)  # float, not np.float64
         for layer in range(num_layers):
@@ -228,10 +231,13 @@ class RNNBase(Module):
                                 )
                             else:
                                 state = tuple(s[layer * directions + direction] for s in initial)
-                            hs, state = unroll(
+                            run = fused_unroll if self.fused else unroll
+                            hs, state = run(
                                 self.recurrence, projections, state, weight_hh, bias_hh, bool(direction), valid
                             )
-                            outputs.append(cat(hs).reshape(steps, batch, self.hidden_size))  # one join of T steps
+                            if not self.fused:  # one join of the T steps' outputs
+                                hs = cat(hs).reshape(steps, batch, self.hidden_size)
+                            outputs.append(hs)
                         final.append(state)
                     x = outputs[0] if directions == 1 else cat(outputs, axis=2)
                     if self.dropout and self.training and layer < self.num_layers - 1:
@@ -263,7 +269,8 @@ class RNNBase(Module):
             text += f", num_layers={self.num_layers}"
         if self.recurrence.name == "rnn_relu":
             text += ", nonlinearity='relu'"
-        for option, default in (("bias", True), ("batch_first", False), ("dropout", 0.0), ("bidirectional", False)):
+        options = (("bias", True), ("batch_first", False), ("dropout", 0.0), ("bidirectional", False), ("fused", False))
+        for option, default in options:
             if getattr(self, option) != default:
                 text += f", {option}={getattr(self, option)}"
         return text
@@ -297,6 +304,8 @@ class RNN(RNNBase):
         bidirectional: bool = False,
         device: str | None = None,
         dtype: Any = None,
+        *,
+        fused: bool = False,
     ):
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"RNN: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
@@ -310,6 +319,7 @@ class RNN(RNNBase):
             bidirectional,
             device,
             dtype,
+            fused=fused,
             recurrence=RECURRENCES[f"rnn_{nonlinearity}"],
         )
         self.nonlinearity = nonlinearity
