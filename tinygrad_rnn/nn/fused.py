@@ -109,7 +109,10 @@ class FusedRecurrence(Function):
                 if d_h_proj_all is None:
                     d_h_proj_all = xp.empty((steps, batch, rows), dtype=grad.dtype)
                 d_h_proj_all[t, ...] = d_h_proj
-            d_state = (direct[0] + d_h_proj @ weight_hh, *direct[1:])  # dL/d(state before step t)
+            d_h = d_h_proj @ weight_hh  # dL/d(state before step t): through h_proj ...
+            if not isinstance(direct[0], float):  # ... and directly (the GRU's z * dh'; 0.0 for the others)
+                d_h += direct[0]
+            d_state = (d_h, *direct[1:])
             if valid is not None:
                 d_state = tuple(d + skip for d, skip in zip(d_state, d_skip))
         d_h_proj_all = d_x_proj_all if d_h_proj_all is None else d_h_proj_all

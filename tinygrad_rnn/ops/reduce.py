@@ -127,12 +127,14 @@ class LogSoftmax(Function):
     def forward(self, x, axis):
         xp = self.xp
         self.axis = axis = normalize_axis(self.name, axis, x.ndim)
-        shifted = x - xp.max(x, axis=axis, keepdims=True)
-        y = shifted - xp.log(xp.sum(xp.exp(shifted), axis=axis, keepdims=True))
+        y = x - xp.max(x, axis=axis, keepdims=True)  # shifted: exp never overflows
+        y -= xp.log(xp.sum(xp.exp(y), axis=axis, keepdims=True))  # in place: one array fewer
         self.save_for_backward(y)
         return y
 
     def backward(self, grad):
         (y,) = self.saved
         xp = self.xp
-        return (grad - xp.exp(y) * xp.sum(grad, axis=self.axis, keepdims=True),)
+        softmax_times_sum = xp.exp(y)
+        softmax_times_sum *= xp.sum(grad, axis=self.axis, keepdims=True)
+        return (grad - softmax_times_sum,)
