@@ -7,12 +7,28 @@ Implementations, all checked first to give the same loss and gradients:
   numpy        hand-written forward + BPTT (input projection, head, loss and weight gradients as one
                matmul each over all steps; only the recurrence is per step) - the practical limit
                for a NumPy engine;
-  tinygrad_rnn nn.RNN / nn.LSTM + nn.Linear + F.cross_entropy, gradients by generic backprop;
+  tinygrad_rnn nn.RNN / nn.LSTM + nn.Linear + F.cross_entropy, gradients by generic backprop (the
+               default, composite path);
+  tg fused     the same with fused=True: one op per layer whose backward is hand-written BPTT
+               (the opt-in path of tinygrad_rnn.nn.fused);
   torch        torch.nn.RNN / nn.LSTM (fused kernels);
   torch-cell   the same cell written from torch ops in a Python loop.
 
 Targets (issue 3): tinygrad_rnn <= 1.2x numpy on the first workload; faster than torch-cell on the
 three workloads; time per step flat from T=500 to T=5000.
+
+Memory: glibc returns freed heap memory to the kernel eagerly, and on some virtual machines touching
+such memory again costs microseconds per 4 KiB page. An autodiff library frees and reallocates more
+than hand-written NumPy (the recorded graph holds every step's arrays), so it pays this more. The
+first workload is therefore measured twice: with the default allocator, and again (same process,
+every implementation alike) after asking glibc to keep freed memory (mallopt M_TOP_PAD 64 MiB,
+M_TRIM_THRESHOLD 128 MiB; the environment variables MALLOC_TOP_PAD_ / MALLOC_TRIM_THRESHOLD_ do
+the same for any program).
+
+Python's cycle collector: PyTorch, imported here for its columns, brings ~150,000 Python objects
+that every full collection would walk while the Python-level implementations (tinygrad_rnn,
+torch-cell) run. After the imports the benchmark calls gc.freeze(), so collections see only what
+the implementations themselves allocate (--no-gc-freeze measures without it).
 
 Run: python benchmarks/bench_train_step.py [--quick]
 """
@@ -26,6 +42,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
+import gc  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 
@@ -127,10 +144,10 @@ def numpy_step(p: dict, update: bool = True) -> tuple[float, dict]:
 # ------------------------------------------------------------------------------------------------
 # tinygrad_rnn: the library's own layers, generic backprop.
 # ------------------------------------------------------------------------------------------------
-def tinygrad_model(p: dict):
+def tinygrad_model(p: dict, fused: bool = False):
     from tinygrad_rnn import nn
 
-    layer = (nn.LSTM if p["kind"] == "lstm" else nn.RNN)(p["V"], p["H"])
+    layer = (nn.LSTM if p["kind"] == "lstm" else nn.RNN)(p["V"], p["H"], fused=fused)
     head = nn.Linear(p["H"], p["V"])
     layer.load_state_dict({"weight_ih_l0": p["W_ih"], "weight_hh_l0": p["W_hh"], "bias_ih_l0": p["b_ih"],
                            "bias_hh_l0": p["b_hh"]})  # fmt: skip
@@ -207,12 +224,14 @@ def torch_step(torch, model, update: bool = True) -> float:
 def check_same_numbers(p: dict, torch) -> float:
     """Worst relative difference of the gradients between the implementations (before timing)."""
     loss_np, g_np = numpy_step(dict(p, **{k: p[k].copy() for k in PARAM_NAMES}), update=False)
-    model = tinygrad_model(p)
-    loss_tg = tinygrad_step(model, update=False)
-    worst = abs(loss_tg - loss_np) / abs(loss_np)
-    for name, q in zip(PARAM_NAMES, model[2]):
-        ref = g_np[name]
-        worst = max(worst, float(np.abs(q.grad.numpy() - ref).max() / (np.abs(ref).max() + 1e-12)))
+    worst = 0.0
+    for fused in (False, True):
+        model = tinygrad_model(p, fused)
+        loss_tg = tinygrad_step(model, update=False)
+        worst = max(worst, abs(loss_tg - loss_np) / abs(loss_np))
+        for name, q in zip(PARAM_NAMES, model[2]):
+            ref = g_np[name]
+            worst = max(worst, float(np.abs(q.grad.numpy() - ref).max() / (np.abs(ref).max() + 1e-12)))
     if torch is not None:
         for fused in (True, False):
             m = torch_model(torch, p, fused)
@@ -230,6 +249,7 @@ def bench(p: dict, torch, rounds: int, steps: int) -> dict:
     runners = {
         "numpy": (lambda: None, lambda _: numpy_step(dict(p, **fresh))),
         "tinygrad_rnn": (lambda: tinygrad_model(p), tinygrad_step),
+        "tg fused": (lambda: tinygrad_model(p, fused=True), tinygrad_step),
     }
     if torch is not None:
         runners["torch"] = (lambda: torch_model(torch, p, True), lambda m: torch_step(torch, m))
@@ -254,24 +274,25 @@ WORKLOADS = [  # (label, V, H, B, T)
 ]
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
-    parser.add_argument("--kinds", default="rnn,lstm")
-    args = parser.parse_args()
-    try:
-        import torch
+def keep_freed_memory() -> bool:
+    """Ask glibc to keep freed memory in the process (see the module docstring); False if not glibc."""
+    import ctypes
+    import ctypes.util
 
-        torch.set_num_threads(1)
-    except ImportError:
-        torch = None
-        print("PyTorch not installed: its columns are skipped")
-    rounds = 1 if args.quick else 3
-    print("One training step, float32, one thread; median of interleaved rounds; ms (ratio to numpy)\n")
-    print("| workload | cell | max rel. grad diff | numpy | tinygrad_rnn | torch | torch-cell | tg / torch-cell |")
-    print("|---|---|---|---|---|---|---|---|")
-    for label, V, H, B, T in WORKLOADS:
-        for kind in args.kinds.split(","):
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        M_TRIM_THRESHOLD, M_TOP_PAD = -1, -2
+        return bool(libc.mallopt(M_TOP_PAD, 64 << 20) and libc.mallopt(M_TRIM_THRESHOLD, 128 << 20))
+    except (OSError, AttributeError):
+        return False
+
+
+def print_table(workloads: list, kinds: list, torch, rounds: int) -> None:
+    print("| workload | cell | max rel. grad diff | numpy | tinygrad_rnn | tg fused | torch | torch-cell "
+          "| tg / torch-cell | fused / torch-cell |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for label, V, H, B, T in workloads:
+        for kind in kinds:
             p = make_problem(kind, V, H, B, T)
             worst = check_same_numbers(p, torch)
             steps = 1 if T >= 1000 else 5
@@ -280,9 +301,34 @@ def main() -> None:
             def cell(name, ms=ms):
                 return f"{ms[name]:.1f} ({ms[name] / ms['numpy']:.2f})" if name in ms else "-"
 
-            ratio = f"{ms['tinygrad_rnn'] / ms['torch-cell']:.2f}" if "torch-cell" in ms else "-"
-            print(f"| {label} | {kind} | {worst:.1e} | {ms['numpy']:.1f} | {cell('tinygrad_rnn')} | {cell('torch')} | "
-                  f"{cell('torch-cell')} | {ratio} |")  # fmt: skip
+            def versus_cell(name, ms=ms):
+                return f"{ms[name] / ms['torch-cell']:.2f}" if "torch-cell" in ms else "-"
+
+            print(f"| {label} | {kind} | {worst:.1e} | {ms['numpy']:.1f} | {cell('tinygrad_rnn')} | {cell('tg fused')} "
+                  f"| {cell('torch')} | {cell('torch-cell')} | {versus_cell('tinygrad_rnn')} "
+                  f"| {versus_cell('tg fused')} |")  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
+    parser.add_argument("--kinds", default="rnn,lstm")
+    parser.add_argument("--no-gc-freeze", action="store_true", help="no gc.freeze() after the imports")
+    args = parser.parse_args()
+    try:
+        import torch
+
+        torch.set_num_threads(1)
+    except ImportError:
+        torch = None
+        print("PyTorch not installed: its columns are skipped")
+    if not args.no_gc_freeze:
+        gc.collect()
+        gc.freeze()  # the imported libraries' objects: out of every later collection (module docstring)
+    rounds = 1 if args.quick else 5
+    kinds = args.kinds.split(",")
+    print("One training step, float32, one thread; median of interleaved rounds; ms (ratio to numpy)\n")
+    print_table(WORKLOADS, kinds, torch, rounds)
     print("\nTime per step of tinygrad_rnn's RNN step (vocab 16, hidden 32, batch 4): flat in T?\n")
     print("| T | ms per training step | us per time step |")
     print("|---|---|---|")
@@ -297,6 +343,9 @@ def main() -> None:
             runs.append(time.perf_counter() - start)
         best = statistics.median(runs)
         print(f"| {T} | {best * 1e3:.1f} | {best / T * 1e6:.1f} |")
+    if keep_freed_memory():
+        print("\nThe first workload again, glibc keeping freed memory (mallopt; see the module docstring)\n")
+        print_table(WORKLOADS[:1], kinds, torch, rounds)
 
 
 if __name__ == "__main__":
