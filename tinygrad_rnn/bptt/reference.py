@@ -137,8 +137,10 @@ class RNNEquations(Equations):
     def step(self, x_proj, h_proj, state):
         xp = self.xp
         a = x_proj + h_proj
-        h = xp.tanh(a) if self.nonlinearity == "tanh" else xp.maximum(a, xp.zeros_like(a))
-        return (h,), (a, h)
+        if self.nonlinearity == "tanh":
+            h = xp.tanh(a)
+            return (h,), (None, h)  # tanh' needs only the output: keep no pre-activation
+        return (xp.maximum(a, xp.zeros_like(a)),), (a, None)  # relu' needs only the pre-activation
 
     def step_back(self, d_state, cache, hook):
         (dh,) = d_state

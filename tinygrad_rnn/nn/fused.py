@@ -32,6 +32,7 @@ from typing import Any
 
 from ..bptt.reference import Equations, equations_of
 from ..function import Function
+from ..functions import where
 from ..tensor import Tensor
 from .cells import Recurrence, State
 
@@ -46,11 +47,15 @@ class FusedRecurrence(Function):
     Inputs: ``projections`` (T, B, G*H) = x_t W_ih^T + b_ih for every step, ``weight_hh``
     (G*H, H), ``bias_hh`` (G*H,) if ``has_bias``, then the initial state tensors (B, H) (h, and c
     for the LSTM). Parameters: ``equations`` (a cell's forward/backward equations), ``reverse``
-    (run from t = T-1 down to 0), ``valid`` (None, or the (T, B, 1) bool array t < length).
+    (run from t = T-1 down to 0), ``valid`` (None, or the (T, B, 1) bool array t < length: past a
+    sequence's end its state is carried unchanged).
 
-    Output (T + 1, B, S*H) with S = 1 state (h) or 2 (h, c): row t < T is the state after step t
-    with h zeroed past a sequence's end (so its h part is the layer's output), row T is the final
-    state.
+    Output: ``states`` (T + 1, B, S*H), S = 1 state (h) or 2 (h, c) side by side, laid out as a
+    hand-written NumPy RNN keeps its states: for the forward direction row 0 is the initial state
+    and row t + 1 the state after step t; for the reverse direction row T is the initial state and
+    row t the state after step t. So step t reads row ``t`` and writes row ``t + 1`` (reverse: reads
+    ``t + 1``, writes ``t``), and the rows every step read are one contiguous block for the weight
+    gradient's single matmul.
     """
 
     def forward(self, projections, weight_hh, *rest, equations: Equations, reverse: bool, has_bias: bool, valid=None):
@@ -59,48 +64,43 @@ class FusedRecurrence(Function):
         state = tuple(rest[1:] if has_bias else rest)
         steps, batch = projections.shape[:2]
         size, count = weight_hh.shape[1], len(state)
-        out = xp.empty((steps + 1, batch, count * size), dtype=projections.dtype)
-        h_prev = xp.empty((steps, batch, size), dtype=projections.dtype)  # the h each step starts from
+        states = xp.empty((steps + 1, batch, count * size), dtype=projections.dtype)
+        read, write = (1, 0) if reverse else (0, 1)  # row offsets: step t reads row t+read, writes t+write
+        for k, part in enumerate(state):
+            states[steps if reverse else 0, :, k * size : (k + 1) * size] = part
         caches: list = [None] * steps
         for t in reversed(range(steps)) if reverse else range(steps):
-            h_prev[t, ...] = state[0]
             h_proj = state[0] @ weight_hh.mT  # h W_hh^T + b_hh: all gates of the step in one matmul
             if bias_hh is not None:
                 h_proj += bias_hh
             new, caches[t] = equations.step(projections[t, ...], h_proj, state)
-            if valid is None:
-                state = new
-                out[t, :, :size] = new[0]
-            else:  # past a sequence's end: keep the old state, output zero
+            if valid is not None:  # past a sequence's end: keep the old state
                 keep = valid[t, ...]
-                state = tuple(xp.where(keep, n, old) for n, old in zip(new, state))
-                out[t, :, :size] = xp.where(keep, new[0], xp.zeros_like(new[0]))
-            for k in range(1, count):
-                out[t, :, k * size : (k + 1) * size] = state[k]
-        for k in range(count):
-            out[steps, :, k * size : (k + 1) * size] = state[k]
-        self.save_for_backward(equations, caches, h_prev, weight_hh, reverse, has_bias, valid)
-        return out
+                new = tuple(xp.where(keep, n, old) for n, old in zip(new, state))
+            for k, part in enumerate(new):
+                states[t + write, :, k * size : (k + 1) * size] = part
+            state = new
+        self.save_for_backward(equations, caches, states, weight_hh, read, write, has_bias, valid)
+        return states
 
     def backward(self, grad):
-        equations, caches, h_prev, weight_hh, reverse, has_bias, valid = self.saved
+        equations, caches, states, weight_hh, read, write, has_bias, valid = self.saved
         xp = self.xp
-        steps, batch, size = h_prev.shape
-        count = grad.shape[-1] // size
-        rows = weight_hh.shape[0]
+        steps, batch = states.shape[0] - 1, states.shape[1]
+        rows, size = weight_hh.shape
+        count = states.shape[-1] // size
+
+        def parts(row_grad):
+            return tuple(row_grad[:, k * size : (k + 1) * size] for k in range(count))
+
         d_x_proj_all = xp.empty((steps, batch, rows), dtype=grad.dtype)
         d_h_proj_all = None  # the same array unless the cell's two differ (the GRU's)
-        # dL/d(state after the last step) comes from row T; then walk the steps backwards
-        d_state = tuple(grad[steps, :, k * size : (k + 1) * size] for k in range(count))
-        for t in range(steps) if reverse else reversed(range(steps)):
-            d_out = grad[t, :, :size]  # the step's output h_t (row t's c part is the carried state)
-            d_carried = tuple(d_state[k] + grad[t, :, k * size : (k + 1) * size] for k in range(1, count))
-            d_new = (d_state[0] + d_out, *d_carried)
+        d_state = parts(grad[0 if read else steps, ...])  # the last row written: its gradient is complete
+        for t in range(steps) if read else reversed(range(steps)):
+            d_new = d_state  # dL/d(state after step t)
             if valid is not None:  # past the end the state was carried: its gradient skips the step
                 keep = valid[t, ...]
-                d_skip = (xp.where(keep, 0 * d_state[0], d_state[0]),) + tuple(
-                    xp.where(keep, 0 * d, d) for d in d_carried
-                )
+                d_skip = tuple(xp.where(keep, 0 * d, d) for d in d_new)
                 d_new = tuple(xp.where(keep, d, 0 * d) for d in d_new)
             d_x_proj, d_h_proj, direct = equations.step_back(d_new, caches[t], _no_hook)
             caches[t] = None
@@ -109,15 +109,18 @@ class FusedRecurrence(Function):
                 if d_h_proj_all is None:
                     d_h_proj_all = xp.empty((steps, batch, rows), dtype=grad.dtype)
                 d_h_proj_all[t, ...] = d_h_proj
-            d_h = d_h_proj @ weight_hh  # dL/d(state before step t): through h_proj ...
-            if not isinstance(direct[0], float):  # ... and directly (the GRU's z * dh'; 0.0 for the others)
+            # dL/d(state before step t): through h_proj, directly (the GRU's z * dh', the LSTM's f * dc';
+            # 0.0 where there is no such path), and from outside (the row it was read from)
+            d_h = d_h_proj @ weight_hh
+            if not isinstance(direct[0], float):
                 d_h += direct[0]
-            d_state = (d_h, *direct[1:])
+            d_state = tuple(d + outside for d, outside in zip((d_h, *direct[1:]), parts(grad[t + read, ...])))
             if valid is not None:
                 d_state = tuple(d + skip for d, skip in zip(d_state, d_skip))
         d_h_proj_all = d_x_proj_all if d_h_proj_all is None else d_h_proj_all
         stacked = xp.reshape(d_h_proj_all, (steps * batch, rows))
-        grad_weight = stacked.mT @ xp.reshape(h_prev, (steps * batch, size))  # sum_t dz_t^T h_{t-1}
+        h_read = states[read : steps + read, :, :size]  # the h each step read, in time order
+        grad_weight = stacked.mT @ xp.reshape(h_read, (steps * batch, size))  # sum_t dz_t^T h_{t-1}
         grad_bias = (xp.sum(stacked, axis=0),) if has_bias else ()
         return (d_x_proj_all, grad_weight, *grad_bias, *d_state)
 
@@ -133,15 +136,20 @@ def fused_unroll(
 ) -> tuple[Tensor, State]:
     """What :func:`tinygrad_rnn.nn.rnn.unroll` computes, as one :class:`FusedRecurrence` op.
 
-    Returns the outputs (T, B, H) and the final state (tensors (B, H)).
+    Returns the outputs (T, B, H) (zero past a sequence's end) and the final state (tensors (B, H)).
     """
     cell, _, nonlinearity = recurrence.name.partition("_")
     equations = equations_of(cell, nonlinearity or "tanh", projections.xp)
     inputs = (projections, weight_hh) + ((bias_hh,) if bias_hh is not None else ()) + tuple(state)
-    op = FusedRecurrence.apply(*inputs, equations=equations, reverse=reverse, has_bias=bias_hh is not None, valid=valid)
-    if op.grad_fn is not None:
-        op.grad_fn.name = f"fused_{recurrence.name}"
-    steps, size = projections.shape[0], state[0].shape[-1]
-    outputs = op[:steps, :, :size]
-    final = tuple(op[steps, :, k * size : (k + 1) * size] for k in range(len(state)))
+    has_bias = bias_hh is not None
+    states = FusedRecurrence.apply(*inputs, equations=equations, reverse=reverse, has_bias=has_bias, valid=valid)
+    if states.grad_fn is not None:
+        states.grad_fn.name = f"fused_{recurrence.name}"
+    steps, size, count = projections.shape[0], state[0].shape[-1], len(state)
+    written = slice(0, steps) if reverse else slice(1, steps + 1)  # the rows after each step, in time order
+    outputs = states[written] if count == 1 else states[written, :, :size]
+    if valid is not None:  # past a sequence's end the output is zero
+        outputs = where(valid, outputs, 0.0)
+    last = states[0] if reverse else states[steps]
+    final = (last,) if count == 1 else tuple(last[:, k * size : (k + 1) * size] for k in range(count))
     return outputs, final
