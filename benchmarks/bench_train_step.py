@@ -332,17 +332,19 @@ def main() -> None:
     print("\nTime per step of tinygrad_rnn's RNN step (vocab 16, hidden 32, batch 4): flat in T?\n")
     print("| T | ms per training step | us per time step |")
     print("|---|---|---|")
-    for T in (500, 5000):
-        p = make_problem("rnn", 16, 32, 4, T)
-        model = tinygrad_model(p)
-        tinygrad_step(model)
-        runs = []
-        for _ in range(rounds):
+    lengths = (500, 5000)
+    models = {T: tinygrad_model(make_problem("rnn", 16, 32, 4, T)) for T in lengths}
+    runs: dict[int, list] = {T: [] for T in lengths}
+    for T in lengths:
+        tinygrad_step(models[T])
+    for _ in range(rounds + 2):  # interleaved, so both lengths see the same machine load
+        for T in lengths:
             start = time.perf_counter()
-            tinygrad_step(model)
-            runs.append(time.perf_counter() - start)
-        best = statistics.median(runs)
-        print(f"| {T} | {best * 1e3:.1f} | {best / T * 1e6:.1f} |")
+            tinygrad_step(models[T])
+            runs[T].append(time.perf_counter() - start)
+    for T in lengths:
+        median = statistics.median(runs[T])
+        print(f"| {T} | {median * 1e3:.1f} | {median / T * 1e6:.1f} |")
     if keep_freed_memory():
         print("\nThe first workload again, glibc keeping freed memory (mallopt; see the module docstring)\n")
         print_table(WORKLOADS[:1], kinds, torch, rounds)
