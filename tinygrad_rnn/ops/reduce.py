@@ -135,6 +135,7 @@ class LogSoftmax(Function):
     def backward(self, grad):
         (y,) = self.saved
         xp = self.xp
-        softmax_times_sum = xp.exp(y)
-        softmax_times_sum *= xp.sum(grad, axis=self.axis, keepdims=True)
-        return (grad - softmax_times_sum,)
+        grad_x = xp.exp(y)  # softmax(x), then scaled and shifted in place: one new array
+        grad_x *= -xp.sum(grad, axis=self.axis, keepdims=True)
+        grad_x += grad
+        return (grad_x,)
