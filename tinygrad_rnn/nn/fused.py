@@ -41,6 +41,11 @@ def _no_hook(gate: str, grad: Any) -> Any:
     return grad
 
 
+def _block(k: int, size: int) -> slice:
+    """Where state k (0: h, 1: c) lies along the last axis of a row of ``states``."""
+    return slice(k * size, (k + 1) * size)
+
+
 class FusedRecurrence(Function):
     """All steps of a recurrence in one op, its backward (BPTT) written by hand.
 
@@ -67,7 +72,7 @@ class FusedRecurrence(Function):
         states = xp.empty((steps + 1, batch, count * size), dtype=projections.dtype)
         read, write = (1, 0) if reverse else (0, 1)  # row offsets: step t reads row t+read, writes t+write
         for k, part in enumerate(state):
-            states[steps if reverse else 0, :, k * size : (k + 1) * size] = part
+            states[steps if reverse else 0, :, _block(k, size)] = part
         caches: list = [None] * steps
         for t in reversed(range(steps)) if reverse else range(steps):
             h_proj = state[0] @ weight_hh.mT  # h W_hh^T + b_hh: all gates of the step in one matmul
@@ -78,20 +83,20 @@ class FusedRecurrence(Function):
                 keep = valid[t, ...]
                 new = tuple(xp.where(keep, n, old) for n, old in zip(new, state))
             for k, part in enumerate(new):
-                states[t + write, :, k * size : (k + 1) * size] = part
+                states[t + write, :, _block(k, size)] = part
             state = new
-        self.save_for_backward(equations, caches, states, weight_hh, read, write, has_bias, valid)
+        self.save_for_backward(equations, caches, states, weight_hh, read, has_bias, valid)
         return states
 
     def backward(self, grad):
-        equations, caches, states, weight_hh, read, write, has_bias, valid = self.saved
+        equations, caches, states, weight_hh, read, has_bias, valid = self.saved
         xp = self.xp
         steps, batch = states.shape[0] - 1, states.shape[1]
         rows, size = weight_hh.shape
         count = states.shape[-1] // size
 
-        def parts(row_grad):
-            return tuple(row_grad[:, k * size : (k + 1) * size] for k in range(count))
+        def parts(row_grad):  # a row's (B, S*H) gradient as one (B, H) view per state
+            return tuple(row_grad[:, _block(k, size)] for k in range(count))
 
         d_x_proj_all = xp.empty((steps, batch, rows), dtype=grad.dtype)
         d_h_proj_all = None  # the same array unless the cell's two differ (the GRU's)
@@ -109,8 +114,8 @@ class FusedRecurrence(Function):
                 if d_h_proj_all is None:
                     d_h_proj_all = xp.empty((steps, batch, rows), dtype=grad.dtype)
                 d_h_proj_all[t, ...] = d_h_proj
-            # dL/d(state before step t): through h_proj, directly (the GRU's z * dh', the LSTM's f * dc';
-            # 0.0 where there is no such path), and from outside (the row it was read from)
+            # dL/d(state before step t): through h_proj, along the cell's direct paths (the GRU's z * dh'
+            # to h, the LSTM's f * dc' to c; 0.0 where there is none), and from outside (the row read)
             d_h = d_h_proj @ weight_hh
             if not isinstance(direct[0], float):
                 d_h += direct[0]
@@ -151,5 +156,5 @@ def fused_unroll(
     if valid is not None:  # past a sequence's end the output is zero
         outputs = where(valid, outputs, 0.0)
     last = states[0] if reverse else states[steps]
-    final = (last,) if count == 1 else tuple(last[:, k * size : (k + 1) * size] for k in range(count))
+    final = (last,) if count == 1 else tuple(last[:, _block(k, size)] for k in range(count))
     return outputs, final
