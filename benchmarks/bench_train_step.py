@@ -222,25 +222,24 @@ def torch_step(torch, model, update: bool = True) -> float:
 
 # ------------------------------------------------------------------------------------------------
 def check_same_numbers(p: dict, torch) -> float:
-    """Worst relative difference of the gradients between the implementations (before timing)."""
+    """Worst relative difference of the loss and gradients between the implementations (before timing)."""
     loss_np, g_np = numpy_step(dict(p, **{k: p[k].copy() for k in PARAM_NAMES}), update=False)
+
+    def difference(loss: float, grads: list) -> float:  # grads: arrays in PARAM_NAMES order
+        worst = abs(loss - loss_np) / abs(loss_np)
+        for name, grad in zip(PARAM_NAMES, grads):
+            worst = max(worst, float(np.abs(grad - g_np[name]).max() / (np.abs(g_np[name]).max() + 1e-12)))
+        return worst
+
     worst = 0.0
     for fused in (False, True):
         model = tinygrad_model(p, fused)
-        loss_tg = tinygrad_step(model, update=False)
-        worst = max(worst, abs(loss_tg - loss_np) / abs(loss_np))
-        for name, q in zip(PARAM_NAMES, model[2]):
-            ref = g_np[name]
-            worst = max(worst, float(np.abs(q.grad.numpy() - ref).max() / (np.abs(ref).max() + 1e-12)))
-    if torch is not None:
-        for fused in (True, False):
-            m = torch_model(torch, p, fused)
-            loss_th = torch_step(torch, m, update=False)
-            worst = max(worst, abs(loss_th - loss_np) / abs(loss_np))
-            for name in PARAM_NAMES:
-                ref = g_np[name]
-                diff = np.abs(m[0][name].grad.numpy() - ref).max() / (np.abs(ref).max() + 1e-12)
-                worst = max(worst, float(diff))
+        loss = tinygrad_step(model, update=False)
+        worst = max(worst, difference(loss, [q.grad.numpy() for q in model[2]]))
+        if torch is not None:
+            model = torch_model(torch, p, fused)
+            loss = torch_step(torch, model, update=False)
+            worst = max(worst, difference(loss, [model[0][name].grad.numpy() for name in PARAM_NAMES]))
     return worst
 
 
