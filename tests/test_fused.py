@@ -108,3 +108,17 @@ def test_fused_in_no_grad_and_eval_records_nothing():
     composite.load_state_dict(layer.state_dict())
     x = tg.randn(STEPS, 2, INPUT)
     np.testing.assert_allclose(layer(x)[0].numpy(), composite(x)[0].numpy(), rtol=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_fused_backward_twice_with_retain_graph(kind):
+    """The op's saved state survives a backward with retain_graph=True (watching tools use it)."""
+    cls, extra = KINDS[kind]
+    layer = cls(INPUT, HIDDEN, dtype="float64", fused=True, **extra)
+    output, _ = layer(Tensor(np.random.default_rng(0).standard_normal((STEPS, 2, INPUT))))
+    loss = (output * output).sum()
+    tg.bptt.contributions(loss, layer.weight_hh_l0)  # a watching backward, graph retained
+    loss.backward(retain_graph=True)
+    once = layer.weight_hh_l0.grad.numpy().copy()
+    loss.backward()
+    np.testing.assert_allclose(layer.weight_hh_l0.grad.numpy(), 2 * once, rtol=1e-12)

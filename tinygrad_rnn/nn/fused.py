@@ -107,8 +107,7 @@ class FusedRecurrence(Function):
                 keep = valid[t, ...]
                 d_skip = tuple(xp.where(keep, 0 * d, d) for d in d_new)
                 d_new = tuple(xp.where(keep, d, 0 * d) for d in d_new)
-            d_x_proj, d_h_proj, direct = equations.step_back(d_new, caches[t], _no_hook)
-            caches[t] = None
+            d_x_proj, d_h_proj, direct = equations.step_back(d_new, caches[t], _no_hook)  # caches stay: retain_graph
             d_x_proj_all[t, ...] = d_x_proj
             if d_h_proj is not d_x_proj:
                 if d_h_proj_all is None:
