@@ -28,6 +28,9 @@ How a layer runs, per layer and direction:
    fans out to every step, and ``tinygrad_rnn.bptt`` can read its per-step gradient terms);
 3. the outputs h_t joined by one ``cat`` at the end.
 
+With ``fused=True`` steps 2 and 3 are one op instead, whose backward is written by hand
+(:mod:`tinygrad_rnn.nn.fused`): same numbers, no per-step nodes.
+
 Between layers, ``dropout`` (training mode only) is applied to each layer's output but the last.
 
 **Variable-length batches**: pass ``lengths`` (one int per sequence, 0 <= length <= T) with a
@@ -281,8 +284,9 @@ class RNN(RNNBase):
 
     Args: ``input_size``, ``hidden_size``, ``num_layers=1``, ``nonlinearity="tanh"|"relu"``,
     ``bias=True``, ``batch_first=False``, ``dropout=0.0``, ``bidirectional=False``, ``device``,
-    ``dtype``. ``forward(input, hx=None, lengths=None)`` returns ``(output, h_n)``; shapes,
-    parameter names, ``lengths`` and scopes are in the module docstring.
+    ``dtype``, and keyword-only ``fused=False`` (the opt-in one-op-per-layer path of
+    :mod:`tinygrad_rnn.nn.fused`). ``forward(input, hx=None, lengths=None)`` returns
+    ``(output, h_n)``; shapes, parameter names, ``lengths`` and scopes are in the module docstring.
 
     Example:
         >>> import tinygrad_rnn as tg
