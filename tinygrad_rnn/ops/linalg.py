@@ -56,6 +56,10 @@ class Linear(Function):
 
     One node instead of transpose + matmul + add: the weight is used as stored, in PyTorch's
     (out, in) layout, so a shared recurrent weight fans out into each time step directly.
+
+    As in PyTorch, ``b`` may be any array that broadcasts to the output, not only (out,): a
+    recurrent step adds its input projection, y = h W_hh^T + x W_ih^T + b, in this same op. (Its
+    gradient is dL/dy, which the engine sums back to b's shape.)
     """
 
     def forward(self, x, weight, bias=None):
@@ -64,14 +68,19 @@ class Linear(Function):
                 f"linear: input {tuple(x.shape)} and weight {tuple(weight.shape)}: the input's last dimension "
                 f"must equal the weight's second (weight is (out_features, in_features))"
             )
-        if bias is not None and tuple(bias.shape) != (weight.shape[0],):
-            raise ValueError(f"linear: bias {tuple(bias.shape)} must have shape ({weight.shape[0]},)")
         rows = _as_rows(self.xp, x)  # every leading axis is a batch axis: one 2-D matmul
         self.save_for_backward(rows, weight, x.shape)
         y = rows @ weight.mT
+        if x.ndim != 2:
+            y = self.xp.reshape(y, (*x.shape[:-1], weight.shape[0]))
         if bias is not None:
+            if bias.ndim > y.ndim or any(b not in (1, n) for b, n in zip(bias.shape[::-1], y.shape[::-1])):
+                raise ValueError(
+                    f"linear: bias {tuple(bias.shape)} does not broadcast to the output {tuple(y.shape)}; "
+                    f"a bias has shape ({weight.shape[0]},) (out_features)"
+                )
             y += bias  # y is a new array: adding in place saves one allocation
-        return y if x.ndim == 2 else self.xp.reshape(y, (*x.shape[:-1], weight.shape[0]))
+        return y
 
     def backward(self, grad):
         rows, weight, x_shape = self.saved
@@ -83,7 +92,7 @@ class Linear(Function):
             grad_x = grad_rows @ weight
             grad_x = grad_x if len(x_shape) == 2 else xp.reshape(grad_x, x_shape)
         grad_w = grad_rows.mT @ rows if need_w else None
-        grad_b = xp.sum(grad_rows, axis=0) if need_b and need_b[0] else None
+        grad_b = grad if need_b and need_b[0] else None  # dL/dy: the engine sums it to b's shape
         return grad_x, grad_w, grad_b
 
 
