@@ -49,8 +49,9 @@ def _block(k: int, size: int) -> slice:
 class FusedRecurrence(Function):
     """All steps of a recurrence in one op, its backward (BPTT) written by hand.
 
-    Inputs: ``projections`` (T, B, G*H) = x_t W_ih^T + b_ih for every step, ``weight_hh``
-    (G*H, H), ``bias_hh`` (G*H,) if ``has_bias``, then the initial state tensors (B, H) (h, and c
+    Inputs: ``projections`` (T, B, G*H), the input projection of every step (for the RNN and
+    LSTM it holds b_hh too: see :func:`~tinygrad_rnn.nn.cells.input_projection`), ``weight_hh``
+    (G*H, H), ``bias_hh`` (G*H,) if ``has_bias`` (the GRU's), then the initial state tensors (B, H) (h, and c
     for the LSTM). Parameters: ``equations`` (a cell's forward/backward equations), ``reverse``
     (run from t = T-1 down to 0), ``valid`` (None, or the (T, B, 1) bool array t < length: past a
     sequence's end its state is carried unchanged).

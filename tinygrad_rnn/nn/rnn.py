@@ -104,7 +104,9 @@ def unroll(
     """Run ``recurrence``'s step over time: the one loop behind every sequence layer.
 
     Args:
-        projections: (T, B, G*H), the input projections ``x_t W_ih^T + b_ih`` of all steps.
+        projections: (T, B, G*H), the input projections of all steps (``x_t W_ih^T + b_ih + b_hh``,
+            for the GRU ``x_t W_ih^T + b_ih``: see :func:`~tinygrad_rnn.nn.cells.input_projection`).
+        bias_hh: the bias the step adds itself (the GRU's), else None.
         state: the initial state, a tuple of (B, H) tensors (``(h,)`` or ``(h, c)``).
         reverse: run from t = T-1 down to 0 (the ``bwd`` direction of a bidirectional layer).
         valid: None, or a (T, B, 1) bool array: ``valid[t, b]`` is ``t < length_b``. Where it is

@@ -74,7 +74,9 @@ class Linear(Function):
         if x.ndim != 2:
             y = self.xp.reshape(y, (*x.shape[:-1], weight.shape[0]))
         if bias is not None:
-            if bias.ndim > y.ndim or any(b not in (1, n) for b, n in zip(bias.shape[::-1], y.shape[::-1])):
+            if bias.shape != y.shape[y.ndim - bias.ndim :] and (  # (out,) or y's shape: no loop
+                bias.ndim > y.ndim or any(b not in (1, n) for b, n in zip(bias.shape[::-1], y.shape[::-1]))
+            ):
                 raise ValueError(
                     f"linear: bias {tuple(bias.shape)} does not broadcast to the output {tuple(y.shape)}; "
                     f"a bias has shape ({weight.shape[0]},) (out_features)"
