@@ -1,5 +1,6 @@
 """nn.Module and the containers: names, tree walking, modes, devices, state dicts (and PyTorch both ways)."""
 
+import re
 from collections import OrderedDict
 
 import numpy as np
@@ -190,6 +191,85 @@ def test_our_state_dict_loads_into_torch_and_gives_the_same_outputs(torch, devic
     np.testing.assert_allclose(
         theirs(torch.tensor(x)).detach().numpy(), ours(Tensor(x, device=device)).numpy(), rtol=1e-5, atol=1e-6
     )
+
+
+# --- buffers -----------------------------------------------------------------------------------------
+class Scaled(nn.Module):
+    """A child with a parameter, a persistent buffer, a non-persistent one and an absent one."""
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(2, 2)
+        self.register_buffer("scale", Tensor([2.0, 3.0]))
+        self.register_buffer("steps", Tensor(np.array(0)))  # an int64 counter
+        self.register_buffer("cache", tg.zeros(2), persistent=False)
+        self.register_buffer("mask", None)
+
+    def forward(self, x):
+        return self.linear(x) * self.scale
+
+
+def test_buffers_are_named_saved_but_not_trained():
+    model = nn.Sequential(Scaled())
+    assert [name for name, _ in model.named_buffers()] == ["0.scale", "0.steps", "0.cache"]
+    assert list(model.state_dict()) == ["0.linear.weight", "0.linear.bias", "0.scale", "0.steps"]
+    assert all(p.requires_grad for p in model.parameters()) and len(list(model.parameters())) == 2
+    model[0].scale = Tensor([5.0, 5.0])  # assigning keeps it a buffer
+    np.testing.assert_array_equal(model.state_dict()["0.scale"].numpy(), [5.0, 5.0])
+    del model[0].steps
+    assert "0.steps" not in model.state_dict()
+
+
+def test_buffers_load_and_missing_buffers_are_errors():
+    source, target = Scaled(), Scaled()
+    source.scale.data[:] = 7.0
+    target.load_state_dict(source.state_dict())
+    np.testing.assert_array_equal(target.scale.numpy(), [7.0, 7.0])
+    state = source.state_dict()
+    del state["scale"]
+    with pytest.raises(KeyError, match=r"missing keys: \['scale'\]"):
+        target.load_state_dict(state)
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda m: m.register_buffer("a.b", tg.zeros(1)), KeyError, "without '.'"),
+        (lambda m: m.register_buffer("x", [1.0]), TypeError, "must be a Tensor or None, got list"),
+        (lambda m: m.register_buffer("x", nn.Parameter(tg.zeros(1))), TypeError, "Parameter is registered by"),
+        (lambda m: m.register_buffer("linear", tg.zeros(1)), KeyError, "already a parameter or a module"),
+        (lambda m: setattr(m, "scale", [1.0, 2.0]), TypeError, "buffer 'scale' must be set to a Tensor"),
+    ],
+)
+def test_buffer_mistakes_are_clear_errors(call, error, message):
+    with pytest.raises(error, match=re.escape(message)):
+        call(Scaled())
+
+
+def test_to_moves_buffers_and_casts_only_the_floating_ones():
+    model = Scaled().double()
+    assert tg.backend.dtype_name(model.scale.dtype) == "float64"
+    assert tg.backend.dtype_name(model.steps.dtype) == "int64"
+    pytest.importorskip("array_api_strict")
+    model.to("array_api_strict")
+    assert {b.device for b in model.buffers()} == {"array_api_strict"}
+    y = model(Tensor(np.ones((1, 2)), device="array_api_strict"))
+    assert y.device == "array_api_strict"
+
+
+def test_loss_weights_are_buffers_that_load_from_torch_and_back(torch):
+    weight = np.array([1.0, 2.0, 0.5], dtype=np.float32)
+    scores, targets = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32), np.array([0, 1, 2, 1])
+    theirs = torch.nn.CrossEntropyLoss(weight=torch.tensor(weight))
+    ours = nn.CrossEntropyLoss(weight=np.zeros(3, np.float32))  # as in PyTorch, no weight: no 'weight' key
+    assert list(nn.CrossEntropyLoss().state_dict()) == []
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})  # strict: 'weight' is expected
+    expected = theirs(torch.tensor(scores), torch.tensor(targets)).item()
+    assert ours(Tensor(scores), targets).item() == pytest.approx(expected, rel=1e-6)
+    back = torch.nn.CrossEntropyLoss(weight=torch.zeros(3))
+    back.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()})
+    np.testing.assert_array_equal(back.weight.numpy(), weight)
+    assert list(nn.BCEWithLogitsLoss(pos_weight=[3.0]).state_dict()) == ["pos_weight"]
 
 
 # --- containers -------------------------------------------------------------------------------------

@@ -172,6 +172,10 @@ def numpy_generator() -> np.random.Generator:
     return _generator
 
 
+#: The device names ``Tensor.to`` and ``Module.to`` accept (anything else there is a dtype).
+DEVICES = ("cpu", "cuda", "gpu", "array_api_strict")
+
+
 def get_backend(device: str | None) -> Backend:
     """The backend for a device name: ``"cpu"`` (NumPy), ``"cuda"`` (CuPy), ``"array_api_strict"``."""
     device = "cpu" if device is None else str(device)

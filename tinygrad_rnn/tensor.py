@@ -269,7 +269,7 @@ class Tensor:
         A cast is differentiable; a device move gives a new leaf with the same values.
         """
         target = str(device_or_dtype)
-        if target in ("cpu", "cuda", "gpu", "array_api_strict"):
+        if target in _backend.DEVICES:
             if target == self.device:
                 return self
             moved = Tensor(self, device=target, name=self.name)

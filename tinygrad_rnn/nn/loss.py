@@ -2,8 +2,8 @@
 
 ``criterion = nn.CrossEntropyLoss(ignore_index=0)`` then ``criterion(scores, targets)`` is
 ``F.cross_entropy(scores, targets, ignore_index=0)``: the module only remembers the options.
-Class weights are kept as plain constant tensors (PyTorch keeps them as buffers, so they are not
-part of this library's ``state_dict``).
+Class weights (``weight``, ``pos_weight``) are buffers, as in PyTorch: they are in ``state_dict()``
+(so a PyTorch loss's state dict loads), and ``criterion.to(device)`` moves them with the model.
 
 Example:
     >>> import tinygrad_rnn as tg
@@ -35,6 +35,13 @@ class _Loss(Module):
     def extra_repr(self) -> str:
         return "" if self.reduction == "mean" else f"reduction={self.reduction!r}"
 
+    def _weights(self, **weights: Tensor | Any | None) -> None:
+        """Register each weight as a buffer (None when absent), arrays and lists made Tensors."""
+        for name, value in weights.items():
+            if value is not None:
+                value = value.detach() if isinstance(value, Tensor) else Tensor(value)  # a constant
+            self.register_buffer(name, value)
+
 
 class CrossEntropyLoss(_Loss):
     """Softmax cross-entropy against class indices; see :func:`functional.cross_entropy`.
@@ -55,7 +62,7 @@ class CrossEntropyLoss(_Loss):
         label_smoothing: float = 0.0,
     ) -> None:
         super().__init__(reduction)
-        self.weight = weight
+        self._weights(weight=weight)
         self.ignore_index = ignore_index
         self.label_smoothing = label_smoothing
 
@@ -73,7 +80,7 @@ class NLLLoss(_Loss):
 
     def __init__(self, weight: Tensor | Any | None = None, ignore_index: int = -100, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.weight = weight
+        self._weights(weight=weight)
         self.ignore_index = ignore_index
 
     def forward(self, input: Tensor, target: Tensor | Any) -> Tensor:
@@ -102,7 +109,7 @@ class BCELoss(_Loss):
 
     def __init__(self, weight: Tensor | Any | None = None, reduction: str = "mean") -> None:
         super().__init__(reduction)
-        self.weight = weight
+        self._weights(weight=weight)
 
     def forward(self, input: Tensor, target: Tensor | Any) -> Tensor:
         return F.binary_cross_entropy(input, target, self.weight, self.reduction)
@@ -121,8 +128,7 @@ class BCEWithLogitsLoss(_Loss):
         self, weight: Tensor | Any | None = None, reduction: str = "mean", pos_weight: Tensor | Any | None = None
     ) -> None:
         super().__init__(reduction)
-        self.weight = weight
-        self.pos_weight = pos_weight
+        self._weights(weight=weight, pos_weight=pos_weight)
 
     def forward(self, input: Tensor, target: Tensor | Any) -> Tensor:
         return F.binary_cross_entropy_with_logits(input, target, self.weight, self.reduction, self.pos_weight)

@@ -3,7 +3,10 @@
 A module's parameters and sub-modules are found by looking at its attributes: assigning a
 :class:`Parameter` or a :class:`Module` to ``self.something`` registers it under that name, so
 ``model.named_parameters()`` yields PyTorch-style dotted names (``encoder.weight_ih_l0``), and
-``state_dict()`` / ``load_state_dict()`` move weights in and out by those names.
+``state_dict()`` / ``load_state_dict()`` move weights in and out by those names. State that is not
+trained but belongs to the model (a loss's class weights, say) is a *buffer*:
+``self.register_buffer("weight", tensor)``; buffers move with ``to()`` and are saved and loaded
+with the parameters, as in PyTorch.
 
 Example:
     >>> import tinygrad_rnn as tg
@@ -63,6 +66,8 @@ class Module:
 
     def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_buffers", OrderedDict())
+        object.__setattr__(self, "_non_persistent", set())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "training", True)
 
@@ -70,6 +75,15 @@ class Module:
     def __setattr__(self, name: str, value: Any) -> None:
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"{type(self).__name__}: call super().__init__() before assigning attributes")
+        if name in self._buffers:  # a registered buffer stays a buffer: assign a Tensor (or None)
+            if value is not None and not isinstance(value, Tensor):
+                raise TypeError(
+                    f"{type(self).__name__}: buffer {name!r} must be set to a Tensor or None, "
+                    f"got {type(value).__name__}"
+                )
+            self._buffers[name] = value
+            object.__setattr__(self, name, value)
+            return
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
         if isinstance(value, Parameter):
@@ -82,6 +96,8 @@ class Module:
 
     def __delattr__(self, name: str) -> None:
         self._parameters.pop(name, None)
+        self._buffers.pop(name, None)
+        self._non_persistent.discard(name)
         self._modules.pop(name, None)
         object.__delattr__(self, name)
 
@@ -92,6 +108,39 @@ class Module:
             object.__setattr__(self, name, None)
         else:
             setattr(self, name, value)
+
+    def register_buffer(self, name: str, tensor: Tensor | None, persistent: bool = True) -> None:
+        """Register ``tensor`` as model state that is not trained (None: an absent optional buffer).
+
+        A buffer is reached as ``self.name``, moves with :meth:`to`, and, if ``persistent``, is part
+        of :meth:`state_dict` under its dotted name (PyTorch's loss modules keep their class
+        weights this way, so their state dicts load here).
+
+        Example:
+            >>> import tinygrad_rnn as tg
+            >>> from tinygrad_rnn import nn
+            >>> m = nn.Module()
+            >>> m.register_buffer("scale", tg.ones(2))
+            >>> list(m.state_dict())
+            ['scale']
+        """
+        if not isinstance(name, str) or not name or "." in name:
+            raise KeyError(
+                f"{type(self).__name__}.register_buffer: the name must be a non-empty string without '.', got {name!r}"
+            )
+        if tensor is not None and (not isinstance(tensor, Tensor) or isinstance(tensor, Parameter)):
+            raise TypeError(
+                f"{type(self).__name__}.register_buffer: {name!r} must be a Tensor or None, got "
+                f"{type(tensor).__name__} (a trainable Parameter is registered by assigning it)"
+            )
+        if name in self._parameters or name in self._modules:
+            raise KeyError(f"{type(self).__name__}.register_buffer: {name!r} is already a parameter or a module")
+        self._buffers[name] = tensor
+        if persistent:
+            self._non_persistent.discard(name)
+        else:
+            self._non_persistent.add(name)
+        object.__setattr__(self, name, tensor)
 
     def add_module(self, name: str, module: Module) -> None:
         """Register ``module`` as the child ``name`` (the same as ``setattr(self, name, module)``)."""
@@ -146,18 +195,35 @@ class Module:
         for _, param in self.named_parameters():
             yield param
 
+    def named_buffers(self, prefix: str = "", persistent_only: bool = False) -> Iterator[tuple[str, Tensor]]:
+        """(dotted name, buffer) pairs of this module and all below it (absent buffers skipped)."""
+        for module_name, module in self.named_modules(prefix):
+            for name, buffer in module._buffers.items():
+                if buffer is not None and not (persistent_only and name in module._non_persistent):
+                    yield (f"{module_name}.{name}" if module_name else name), buffer
+
+    def buffers(self) -> Iterator[Tensor]:
+        for _, buffer in self.named_buffers():
+            yield buffer
+
     def zero_grad(self) -> None:
         for param in self.parameters():
             param.grad = None
 
     def to(self, device: str) -> Module:
-        """Move every parameter to ``device``, or cast it to a float dtype (``"float64"``), in place,
-        keeping the Parameter objects (so an optimizer made before still holds them)."""
+        """Move every parameter and buffer to ``device``, or cast the floating ones to a float dtype
+        (``"float64"``), in place, keeping the Parameter objects (so an optimizer made before
+        still holds them). Integer buffers keep their dtype."""
+        is_cast = str(device) not in _backend.DEVICES
         for param in self.parameters():
             moved = param.to(device)
             param.data, param._backend = moved.data, moved._backend
             if param.grad is not None:
                 param.grad = param.grad.to(device)
+        for module in self.modules():
+            for name, buffer in module._buffers.items():
+                if buffer is not None and not (is_cast and not _backend.is_float(buffer.dtype)):
+                    setattr(module, name, buffer.detach().to(device))
         return self
 
     def double(self) -> Module:
@@ -169,18 +235,23 @@ class Module:
         return self.to("float32")
 
     # --- state dicts -----------------------------------------------------------------------
+    def _state(self) -> dict[str, Tensor]:
+        """What a state dict holds: every parameter, then every persistent buffer, by dotted name."""
+        return {**dict(self.named_parameters()), **dict(self.named_buffers(persistent_only=True))}
+
     def state_dict(self) -> OrderedDict[str, Tensor]:
-        """Every parameter by dotted name, detached (the same data, no graph)."""
-        return OrderedDict((name, param.detach()) for name, param in self.named_parameters())
+        """Every parameter and persistent buffer by dotted name, detached (the same data, no graph)."""
+        return OrderedDict((name, tensor.detach()) for name, tensor in self._state().items())
 
     def load_state_dict(self, state: Mapping[str, Any], strict: bool = True) -> IncompatibleKeys:
-        """Copy values into the parameters by name. Values may be Tensors or arrays (NumPy, ...).
+        """Copy values into the parameters (and persistent buffers) by name. Values may be Tensors
+        or arrays (NumPy, ...).
 
         With ``strict`` (the default), missing and unexpected keys are errors; a shape or
         float-dtype mismatch is always an error. Nothing is changed unless every check passes.
         Returns the missing and unexpected keys (both empty after a strict load).
         """
-        params = dict(self.named_parameters())
+        params = self._state()
         missing = [k for k in params if k not in state]
         unexpected = [k for k in state if k not in params]
         problems = []
