@@ -6,7 +6,7 @@ import pytest
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor, nn
-from tinygrad_rnn.nn.cells import RECURRENCES, cell_step
+from tinygrad_rnn.nn.cells import RECURRENCES, cell_step, input_projection
 
 CELLS = {  # test id -> (cell class name, extra options)
     "rnn_tanh": ("RNNCell", {"nonlinearity": "tanh"}),
@@ -141,3 +141,22 @@ def test_cell_forward_backward_on_each_device(kind, device):
         results[where] = [o.numpy() for o in out] + [inputs.grad.numpy()] + [p.grad.numpy() for p in cell.parameters()]
     for a, b in zip(results["cpu"], results[device]):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", ["rnn_tanh", "rnn_relu", "lstm", "gru"])
+def test_a_step_given_bias_hh_adds_it_whether_or_not_the_layers_fold_it(kind):
+    """The layers fold b_hh into the input projection (RNN, LSTM); a step called with b_hh
+    directly must give the same state, not drop the bias."""
+    recurrence = RECURRENCES[kind]
+    rng = np.random.default_rng(0)
+    rows, hidden = recurrence.gates * 3, 3
+    x, h = Tensor(rng.standard_normal((2, 4))), Tensor(rng.standard_normal((2, hidden)))
+    w_ih, w_hh = Tensor(rng.standard_normal((rows, 4))), Tensor(rng.standard_normal((rows, hidden)))
+    b_ih, b_hh = Tensor(rng.standard_normal(rows)), Tensor(rng.standard_normal(rows))
+    state = (h,) if recurrence.states == 1 else (h, Tensor(rng.standard_normal((2, hidden))))
+    gi, bias_left = input_projection(recurrence, x, w_ih, b_ih, b_hh)
+    assert (bias_left is None) == recurrence.folds_bias_hh
+    folded = recurrence.step(gi, state, w_hh, bias_left)
+    direct = recurrence.step(tg.linear(x, w_ih, b_ih), state, w_hh, b_hh)
+    for a, b in zip(folded, direct):
+        np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-12, atol=1e-12)

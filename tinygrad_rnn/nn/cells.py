@@ -57,17 +57,25 @@ State = tuple[Tensor, ...]
 
 
 # --- the step functions: one time step of each kind ---------------------------------------------
-# ``bias_hh`` is None for the kinds that fold b_hh into ``gi`` (RNN, LSTM; see input_projection).
+def pre_activation(gi: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None) -> Tensor:
+    """h W_hh^T + gi, all gates of a step in one ``linear`` op (gi as its broadcasting bias).
+
+    The layers fold b_hh into gi (see :func:`input_projection`) and pass ``bias_hh=None``; a
+    caller that passes it gets it added (one op more), never dropped.
+    """
+    return linear(h, weight_hh, gi if bias_hh is None else gi + bias_hh)
+
+
 def rnn_tanh_step(gi: Tensor, state: State, weight_hh: Tensor, bias_hh: Tensor | None = None) -> State:
     """Elman RNN step:  h' = tanh(h W_hh^T + gi),  gi = x W_ih^T + b_ih + b_hh."""
     (h,) = state
-    return (linear(h, weight_hh, gi).tanh(),)
+    return (pre_activation(gi, h, weight_hh, bias_hh).tanh(),)
 
 
 def rnn_relu_step(gi: Tensor, state: State, weight_hh: Tensor, bias_hh: Tensor | None = None) -> State:
     """Elman RNN step with ReLU:  h' = relu(h W_hh^T + gi),  gi = x W_ih^T + b_ih + b_hh."""
     (h,) = state
-    return (linear(h, weight_hh, gi).relu(),)
+    return (pre_activation(gi, h, weight_hh, bias_hh).relu(),)
 
 
 def lstm_step(gi: Tensor, state: State, weight_hh: Tensor, bias_hh: Tensor | None = None) -> State:
@@ -79,7 +87,7 @@ def lstm_step(gi: Tensor, state: State, weight_hh: Tensor, bias_hh: Tensor | Non
     h' = o * tanh(c')
     """
     h, c = state
-    gates = linear(h, weight_hh, gi)  # (B, 4H): all four gates from one op of h
+    gates = pre_activation(gi, h, weight_hh, bias_hh)  # (B, 4H): all four gates in one op
     size = h.shape[-1]
     # One sigmoid over all four blocks, then slices: two ops fewer per step than three separate
     # sigmoids (the g block's sigmoid is computed and left unused).
