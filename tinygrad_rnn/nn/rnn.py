@@ -40,6 +40,8 @@ right-padded batch (see :func:`tinygrad_rnn.nn.utils.rnn.pad_sequence`). At a st
 sequence's end the state is carried unchanged (``where(t < length, new, old)``) and the output is
 zero, so each sequence's outputs and final state equal running it alone; the reverse direction
 starts from ``h_0`` at the sequence's own last step, exactly as PyTorch's packed sequences do.
+A :class:`~tinygrad_rnn.nn.utils.rnn.PackedSequence` input runs this way too, and the output then
+comes packed the same way (PyTorch's interface).
 
 **Scopes** (the graph renderer, :mod:`tinygrad_rnn.viz`, relies on this convention): every node a
 layer records is tagged ``{kind}/l{layer}/{direction}/t={t}`` where ``kind`` is the class name
@@ -90,6 +92,7 @@ from .cells import (
 from .functional import dropout
 from .fused import fused_unroll
 from .module import Module
+from .utils.rnn import PackedSequence, pad_packed_sequence, repack_like
 
 
 def unroll(
@@ -210,12 +213,23 @@ class RNNBase(Module):
 
     def forward(
         self,
-        input: Tensor,  # noqa: A002 - PyTorch's name
+        input: Tensor | PackedSequence,  # noqa: A002 - PyTorch's name
         hx: Tensor | tuple[Tensor, Tensor] | None = None,
         lengths: Sequence[int] | Any = None,
-    ) -> tuple[Tensor, Any]:
-        """Run the layer; see the module docstring for shapes, ``lengths`` and scopes."""
-        name, kind = type(self).__name__, type(self).__name__.lower()
+    ) -> tuple[Tensor | PackedSequence, Any]:
+        """Run the layer; see the module docstring for shapes, ``lengths`` and scopes.
+
+        ``input`` may be a :class:`~tinygrad_rnn.nn.utils.rnn.PackedSequence`, as in PyTorch: it
+        runs as its padded batch with its ``lengths``, and the output comes packed the same way.
+        """
+        name = type(self).__name__
+        if isinstance(input, PackedSequence):
+            if lengths is not None:
+                raise ValueError(f"{name}: a PackedSequence carries its own lengths; do not pass lengths= as well")
+            padded, lengths = pad_packed_sequence(input, batch_first=self.batch_first)
+            output, state = self.forward(padded, hx, lengths)
+            return repack_like(output, lengths, input, self.batch_first), state
+        kind = name.lower()
         weight = self.weight_ih_l0
         check_input(name, input, self.input_size, weight, (2, 3))
         batched = input.ndim == 3
