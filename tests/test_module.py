@@ -193,6 +193,46 @@ def test_our_state_dict_loads_into_torch_and_gives_the_same_outputs(torch, devic
     )
 
 
+# --- apply, freezing, lookups --------------------------------------------------------------------
+def test_apply_visits_children_first_as_torch_does(torch):
+    ours, theirs = [], []
+    Model().apply(lambda m: ours.append(type(m).__name__))
+    torch_model(torch).apply(lambda m: theirs.append(type(m).__name__))
+    assert ours[:-1] == theirs[:-1] and ours[-1] == "Model"  # the root's class names differ
+
+
+def test_requires_grad_false_freezes_parameters_through_training():
+    model = nn.Sequential(nn.Embedding(5, 3), nn.Linear(3, 2))
+    model[0].requires_grad_(False)
+    frozen = model[0].weight.numpy().copy()
+    optimizer = tg.optim.Adam(model.parameters(), lr=0.1)
+    loss = model(Tensor(np.array([0, 1, 4]))).sum()
+    loss.backward()
+    optimizer.step()
+    assert model[0].weight.grad is None and model[1].weight.grad is not None
+    np.testing.assert_array_equal(model[0].weight.numpy(), frozen)
+    assert model.requires_grad_() is model and model[0].weight.requires_grad
+
+
+def test_get_submodule_and_get_parameter_follow_dotted_names(torch):
+    model, reference = Model(), torch_model(torch)
+    for name, _ in reference.named_parameters():
+        assert model.get_parameter(name) is dict(model.named_parameters())[name]
+    assert model.get_submodule("heads.1") is model.heads[1] and model.get_submodule("") is model
+    with pytest.raises(AttributeError, match=re.escape("no module 'heads.7'")):
+        model.get_submodule("heads.7")
+    with pytest.raises(AttributeError, match=re.escape("no parameter 'heads.1.bias'")):
+        model.get_parameter("heads.1.bias")  # built with bias=False
+
+
+def test_cpu_brings_parameters_and_buffers_back():
+    pytest.importorskip("array_api_strict")
+    model = nn.CrossEntropyLoss(weight=[1.0, 2.0])
+    model.register_module("inner", nn.Linear(2, 2))
+    model.to("array_api_strict").cpu()
+    assert {t.device for t in [*model.parameters(), *model.buffers()]} == {"cpu"}
+
+
 # --- buffers -----------------------------------------------------------------------------------------
 class Scaled(nn.Module):
     """A child with a parameter, a persistent buffer, a non-persistent one and an absent one."""

@@ -148,12 +148,40 @@ class Module:
             raise TypeError(f"{type(self).__name__}.add_module: {name!r} is a {type(module).__name__}, not a Module")
         setattr(self, name, module)
 
+    register_module = add_module  # PyTorch's other name for it
+
     # --- running ---------------------------------------------------------------------------
     def forward(self, *args: Any, **kwargs: Any) -> Any:
         raise NotImplementedError(f"{type(self).__name__} does not define forward()")
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.forward(*args, **kwargs)
+
+    def apply(self, fn: Any) -> Module:
+        """Call ``fn(module)`` on every module below this one, then on this one (children first,
+        as PyTorch does): the usual way to initialise weights by layer type.
+
+        Example:
+            >>> import tinygrad_rnn as tg
+            >>> from tinygrad_rnn import nn
+            >>> def init(m):
+            ...     if isinstance(m, nn.Linear):
+            ...         nn.init.zeros_(m.bias)
+            >>> model = nn.Sequential(nn.Linear(2, 3), nn.Tanh(), nn.Linear(3, 1)).apply(init)
+            >>> model[2].bias.tolist()
+            [0.0]
+        """
+        for child in self._modules.values():
+            child.apply(fn)
+        fn(self)
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> Module:
+        """Freeze (``False``) or unfreeze every parameter: frozen ones get no ``.grad`` in backward,
+        so optimizers leave them as they are."""
+        for param in self.parameters():
+            param.requires_grad_(requires_grad)
+        return self
 
     def train(self, mode: bool = True) -> Module:
         """Training mode (dropout active) for this module and all below it."""
@@ -195,6 +223,29 @@ class Module:
         for _, param in self.named_parameters():
             yield param
 
+    def get_submodule(self, target: str) -> Module:
+        """The module at the dotted path ``target`` (``""`` is this one), e.g. ``"encoder.0"``."""
+        module = self
+        for part in target.split(".") if target else ():
+            if part not in module._modules:
+                raise AttributeError(
+                    f"{type(self).__name__}.get_submodule: no module {target!r} "
+                    f"({type(module).__name__} has children {list(module._modules)})"
+                )
+            module = module._modules[part]
+        return module
+
+    def get_parameter(self, target: str) -> Parameter:
+        """The parameter at the dotted path ``target``, e.g. ``"rnn.weight_hh_l0"``."""
+        path, _, name = target.rpartition(".")
+        module = self.get_submodule(path)
+        if name not in module._parameters or module._parameters[name] is None:
+            raise AttributeError(
+                f"{type(self).__name__}.get_parameter: no parameter {target!r} "
+                f"({type(module).__name__} has {list(module._parameters)})"
+            )
+        return module._parameters[name]
+
     def named_buffers(self, prefix: str = "", persistent_only: bool = False) -> Iterator[tuple[str, Tensor]]:
         """(dotted name, buffer) pairs of this module and all below it (absent buffers skipped)."""
         for module_name, module in self.named_modules(prefix):
@@ -225,6 +276,10 @@ class Module:
                 if buffer is not None and not (is_cast and not _backend.is_float(buffer.dtype)):
                     setattr(module, name, buffer.detach().to(device))
         return self
+
+    def cpu(self) -> Module:
+        """Move every parameter and buffer to the CPU (NumPy)."""
+        return self.to("cpu")
 
     def double(self) -> Module:
         """Cast every parameter to float64 (e.g. for gradient checks)."""

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .. import backend as _backend
+from ..nn.module import Parameter
 from ..serialization import to_numpy
 from ..tensor import Tensor
 
@@ -80,7 +81,7 @@ class Optimizer:
                 raise TypeError(f"{name}: can only optimize Tensors, got {type(param).__name__}")
             if not param.is_leaf:
                 raise ValueError(f"{name}: can only optimize leaf tensors (parameters), got one made by '{param.op}'")
-            if not param.requires_grad:
+            if not param.requires_grad and not isinstance(param, Parameter):  # a frozen Parameter: skipped
                 raise ValueError(
                     f"{name}: a tensor of shape {param.shape} does not require grad, so it never gets a gradient; "
                     "create it with requires_grad=True (nn.Parameter does this)"
