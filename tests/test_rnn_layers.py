@@ -362,3 +362,49 @@ def test_forward_backward_on_each_device(kind, device, fused):
         results[where] = [output.numpy(), inputs.grad.numpy()] + [p.grad.numpy() for p in layer.parameters()]
     for a, b in zip(results["cpu"], results[device]):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+PROJ = 2  # an LSTM's proj_size in the tests below (< HIDDEN)
+
+
+@pytest.mark.parametrize("lengths", [None, [5, 2, 4]], ids=["full", "lengths"])
+@pytest.mark.parametrize("with_state", [False, True], ids=["zero_state", "given_state"])
+@pytest.mark.parametrize("batch_first", [False, True], ids=["time_first", "batch_first"])
+@pytest.mark.parametrize("bidirectional", [False, True], ids=["uni", "bi"])
+@pytest.mark.parametrize("num_layers", [1, 2])
+def test_lstm_with_projection_matches_torch(torch, num_layers, bidirectional, batch_first, with_state, lengths):
+    options = dict(num_layers=num_layers, bidirectional=bidirectional, batch_first=batch_first, proj_size=PROJ)
+    ours, reference = make_pair(torch, "lstm", "float64", **options)
+    assert [(n, p.shape) for n, p in ours.named_parameters()] == [
+        (n, tuple(p.shape)) for n, p in reference.named_parameters()
+    ]
+    x = np.random.randn(*((3, STEPS, INPUT) if batch_first else (STEPS, 3, INPUT)))
+    rows = num_layers * (2 if bidirectional else 1)
+    initial = (np.random.randn(rows, 3, PROJ), np.random.randn(rows, 3, HIDDEN)) if with_state else None
+    if lengths is None:
+        run_both(torch, ours, reference, "lstm", x, initial, "float64")
+        return
+    packed = torch.nn.utils.rnn.pack_padded_sequence(torch.from_numpy(x), lengths, batch_first, enforce_sorted=False)
+    theirs_hx = None if initial is None else tuple(torch.from_numpy(s) for s in initial)
+    expected_packed, expected_hidden = reference(packed, theirs_hx)
+    expected, _ = torch.nn.utils.rnn.pad_packed_sequence(expected_packed, batch_first, total_length=STEPS)
+    output, hidden = ours(Tensor(x), None if initial is None else tuple(Tensor(s) for s in initial), lengths=lengths)
+    close(output, expected, "float64")
+    for state, expected_state in zip(hidden, expected_hidden):
+        close(state, expected_state, "float64")
+
+
+def test_lstm_projection_state_dict_goes_both_ways_and_options_are_checked(torch):
+    ours = nn.LSTM(INPUT, HIDDEN, num_layers=2, proj_size=PROJ, dtype="float64")
+    reference = torch.nn.LSTM(INPUT, HIDDEN, num_layers=2, proj_size=PROJ, dtype=torch.float64)
+    reference.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()})
+    x = np.random.randn(STEPS, 2, INPUT)
+    close(ours(Tensor(x))[0], reference(torch.from_numpy(x))[0], "float64")
+    assert "proj_size=2" in repr(ours)
+    with pytest.raises(ValueError, match=re.escape("proj_size must be in [0, hidden_size=4), got 4")):
+        nn.LSTM(INPUT, HIDDEN, proj_size=HIDDEN)
+    ours.fused = True
+    with pytest.raises(NotImplementedError, match="fused=True does not support proj_size"):
+        ours(Tensor(x))
+    with pytest.raises(ValueError, match=re.escape("h_0 must be a Tensor of shape (2, 2, 2)")):
+        nn.LSTM(INPUT, HIDDEN, num_layers=2, proj_size=PROJ)(tg.randn(STEPS, 2, INPUT), (tg.zeros(2, 2, HIDDEN),) * 2)

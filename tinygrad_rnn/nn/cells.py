@@ -88,7 +88,7 @@ def lstm_step(gi: Tensor, state: State, weight_hh: Tensor, bias_hh: Tensor | Non
     """
     h, c = state
     gates = pre_activation(gi, h, weight_hh, bias_hh)  # (B, 4H): all four gates in one op
-    size = h.shape[-1]
+    size = c.shape[-1]  # H (an LSTM layer with proj_size feeds back a shorter h)
     # One sigmoid over all four blocks, then slices: two ops fewer per step than three separate
     # sigmoids (the g block's sigmoid is computed and left unused).
     sigmoids = gates.sigmoid()

@@ -15,6 +15,7 @@ NumPy BPTT does:
 
 What it gives up: a graph with one node per layer and direction (no per-step scopes, so no
 per-step pictures or :func:`tinygrad_rnn.bptt.contributions`); use the default path to look inside.
+It runs every layer option except an LSTM's ``proj_size`` (the layer says so if asked).
 
 Example:
     >>> import tinygrad_rnn as tg

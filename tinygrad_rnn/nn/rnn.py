@@ -20,6 +20,10 @@ Parameters, named as PyTorch names them, per layer k and direction (suffix ``_re
 ``bias_hh_l{k}`` (G*H,), with G = 1 (RNN), 4 (LSTM, gates i,f,g,o), 3 (GRU, gates r,z,n); all
 initialised from U(-1/sqrt(H), 1/sqrt(H)).
 
+An LSTM with ``proj_size`` P > 0 (PyTorch's LSTMP) projects each step's output, h_t = (o_t * tanh(c_t))
+W_hr^T, by ``weight_hr_l{k}`` (P, H): h_t, ``h_0``/``h_n`` and the output have P features instead of H
+(c keeps H), and ``weight_hh_l{k}`` is (4H, P).
+
 How a layer runs, per layer and direction:
 
 1. the input projections of all T steps in **one** op: ``gi = linear(x, W_ih, b_ih + b_hh)``
@@ -76,7 +80,7 @@ import numpy as np
 
 from ..autograd import cycle_collector_paused
 from ..creation import zeros
-from ..functions import cat, stack, where
+from ..functions import cat, linear, stack, where
 from ..scope import scope
 from ..tensor import Tensor
 from .cells import (
@@ -103,6 +107,7 @@ def unroll(
     bias_hh: Tensor | None,
     reverse: bool = False,
     valid: Any = None,
+    weight_hr: Tensor | None = None,
 ) -> tuple[list[Tensor], State]:
     """Run ``recurrence``'s step over time: the one loop behind every sequence layer.
 
@@ -114,6 +119,7 @@ def unroll(
         reverse: run from t = T-1 down to 0 (the ``bwd`` direction of a bidirectional layer).
         valid: None, or a (T, B, 1) bool array: ``valid[t, b]`` is ``t < length_b``. Where it is
             False the state is carried unchanged and the output is zero.
+        weight_hr: an LSTM's output projection (P, H), or None: each step's h' becomes h' W_hr^T.
 
     Returns:
         the outputs h_t as a list in time order (each (B, H)), and the final state.
@@ -126,6 +132,8 @@ def unroll(
         for t in reversed(steps) if reverse else steps:
             with scope(f"t={t}"):
                 new = recurrence.step(projections[t], state, weight_hh, bias_hh)
+                if weight_hr is not None:  # LSTMP: h' = (o * tanh(c')) W_hr^T
+                    new = (linear(new[0], weight_hr), *new[1:])
                 if valid is None:
                     outputs[t] = new[0]
                 else:  # past a sequence's end: keep the old state, output zero
@@ -173,6 +181,7 @@ class RNNBase(Module):
         *,
         fused: bool = False,
         recurrence: Recurrence | None = None,
+        proj_size: int = 0,
     ):
         super().__init__()
         recurrence = recurrence or RECURRENCES[self.kind]
@@ -184,21 +193,29 @@ class RNNBase(Module):
             )
         if not 0.0 <= dropout < 1.0:
             raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout}")
+        if not 0 <= proj_size < hidden_size:
+            raise ValueError(f"{name}: proj_size must be in [0, hidden_size={hidden_size}), got {proj_size}")
         self.recurrence = recurrence
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, dropout, bidirectional
         self.fused = fused  # opt-in: one hand-differentiated op per layer and direction (nn.fused)
+        self.proj_size = proj_size
+        self.output_size = proj_size or hidden_size  # the features of h (P with a projection, else H)
         directions = 2 if bidirectional else 1
         rows, bound = recurrence.gates * hidden_size, 1.0 / math.sqrt(hidden_size)  # float, not np.float64
         for layer in range(num_layers):
-            features = input_size if layer == 0 else directions * hidden_size
+            features = input_size if layer == 0 else directions * self.output_size
             for direction in range(directions):
                 suffix = self._suffix(layer, direction)
                 setattr(self, f"weight_ih{suffix}", uniform_parameter((rows, features), bound, dtype, device))
-                setattr(self, f"weight_hh{suffix}", uniform_parameter((rows, hidden_size), bound, dtype, device))
+                setattr(self, f"weight_hh{suffix}", uniform_parameter((rows, self.output_size), bound, dtype, device))
                 if bias:
                     setattr(self, f"bias_ih{suffix}", uniform_parameter((rows,), bound, dtype, device))
                     setattr(self, f"bias_hh{suffix}", uniform_parameter((rows,), bound, dtype, device))
+                if proj_size:
+                    setattr(
+                        self, f"weight_hr{suffix}", uniform_parameter((proj_size, hidden_size), bound, dtype, device)
+                    )
 
     @staticmethod
     def _suffix(layer: int, direction: int) -> str:
@@ -223,6 +240,10 @@ class RNNBase(Module):
         runs as its padded batch with its ``lengths``, and the output comes packed the same way.
         """
         name = type(self).__name__
+        if self.fused and self.proj_size:
+            raise NotImplementedError(
+                f"{name}: fused=True does not support proj_size yet; use the default path (layer.fused = False)"
+            )
         if isinstance(input, PackedSequence):
             if lengths is not None:
                 raise ValueError(f"{name}: a PackedSequence carries its own lengths; do not pass lengths= as well")
@@ -257,17 +278,21 @@ class RNNBase(Module):
                             projections, bias_hh = input_projection(self.recurrence, x, weight_ih, bias_ih, bias_hh)
                             if initial is None:
                                 state = tuple(
-                                    zeros(batch, self.hidden_size, dtype=x.dtype, device=x.device)
-                                    for _ in range(self.recurrence.states)
+                                    zeros(batch, size, dtype=x.dtype, device=x.device) for size in self._state_sizes()
                                 )
                             else:
                                 state = tuple(s[layer * directions + direction] for s in initial)
-                            run = fused_unroll if self.fused else unroll
-                            hs, state = run(
-                                self.recurrence, projections, state, weight_hh, bias_hh, bool(direction), valid
-                            )
-                            if not self.fused:  # one join of the T steps' outputs
-                                hs = cat(hs).reshape(steps, batch, self.hidden_size)
+                            if self.fused:
+                                hs, state = fused_unroll(
+                                    self.recurrence, projections, state, weight_hh, bias_hh, bool(direction), valid
+                                )
+                            else:  # the T steps' outputs joined in one op
+                                weight_hr = getattr(self, f"weight_hr{self._suffix(layer, direction)}", None)
+                                hs, state = unroll(
+                                    self.recurrence, projections, state, weight_hh, bias_hh, bool(direction), valid,
+                                    weight_hr,
+                                )  # fmt: skip
+                                hs = cat(hs).reshape(steps, batch, self.output_size)
                             outputs.append(hs)
                         final.append(state)
                     x = outputs[0] if directions == 1 else cat(outputs, axis=2)
@@ -287,12 +312,15 @@ class RNNBase(Module):
         if hx is None:
             return None
         rows = self.num_layers * (2 if self.bidirectional else 1)
-        shape = (rows, batch, self.hidden_size) if batched else (rows, self.hidden_size)
         state = tuple(
-            check_state(name, s, shape, input, what)
-            for s, what in zip(split_state(name, self.recurrence, hx), ("h_0", "c_0"))
+            check_state(name, s, (rows, batch, size) if batched else (rows, size), input, what)
+            for s, what, size in zip(split_state(name, self.recurrence, hx), ("h_0", "c_0"), self._state_sizes())
         )
         return state if batched else tuple(s.unsqueeze(1) for s in state)
+
+    def _state_sizes(self) -> tuple[int, ...]:
+        """The features of each state tensor: (h,) or (h, c); h has proj_size of them when projected."""
+        return (self.output_size, self.hidden_size)[: self.recurrence.states]
 
     def extra_repr(self) -> str:
         text = f"{self.input_size}, {self.hidden_size}"
@@ -300,7 +328,8 @@ class RNNBase(Module):
             text += f", num_layers={self.num_layers}"
         if self.recurrence.name == "rnn_relu":
             text += ", nonlinearity='relu'"
-        options = (("bias", True), ("batch_first", False), ("dropout", 0.0), ("bidirectional", False), ("fused", False))
+        options = (("bias", True), ("batch_first", False), ("dropout", 0.0), ("bidirectional", False), ("proj_size", 0))
+        options += (("fused", False),)
         for option, default in options:
             if getattr(self, option) != default:
                 text += f", {option}={getattr(self, option)}"
@@ -360,17 +389,51 @@ class RNN(RNNBase):
 class LSTM(RNNBase):
     """LSTM over sequences (gates i, f, g, o; see :class:`~tinygrad_rnn.nn.cells.LSTMCell`).
 
-    Args as :class:`RNN` without ``nonlinearity``. ``forward(input, (h_0, c_0)=None, lengths=None)``
-    returns ``(output, (h_n, c_n))``.
+    Args as :class:`RNN` without ``nonlinearity``, plus ``proj_size=0`` (PyTorch's order: after
+    ``bidirectional``): with P > 0 each step's output is projected to P features by
+    ``weight_hr_l{k}`` (P, H) (the composite path only). ``forward(input, (h_0, c_0)=None,
+    lengths=None)`` returns ``(output, (h_n, c_n))``.
 
     Example:
         >>> import tinygrad_rnn as tg
         >>> output, (h_n, c_n) = LSTM(3, 4)(tg.randn(5, 3))   # unbatched (T, I)
         >>> output.shape, h_n.shape
         ((5, 4), (1, 4))
+        >>> output, (h_n, c_n) = LSTM(3, 4, proj_size=2)(tg.randn(5, 3))
+        >>> output.shape, h_n.shape, c_n.shape
+        ((5, 2), (1, 2), (1, 4))
     """
 
     kind = "lstm"
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        num_layers: int = 1,
+        bias: bool = True,
+        batch_first: bool = False,
+        dropout: float = 0.0,
+        bidirectional: bool = False,
+        proj_size: int = 0,
+        device: str | None = None,
+        dtype: Any = None,
+        *,
+        fused: bool = False,
+    ):
+        super().__init__(
+            input_size,
+            hidden_size,
+            num_layers,
+            bias,
+            batch_first,
+            dropout,
+            bidirectional,
+            device,
+            dtype,
+            fused=fused,
+            proj_size=proj_size,
+        )
 
 
 class GRU(RNNBase):
