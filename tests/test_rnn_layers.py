@@ -403,6 +403,8 @@ def test_lstm_projection_state_dict_goes_both_ways_and_options_are_checked(torch
     assert "proj_size=2" in repr(ours)
     with pytest.raises(ValueError, match=re.escape("proj_size must be in [0, hidden_size=4), got 4")):
         nn.LSTM(INPUT, HIDDEN, proj_size=HIDDEN)
+    with pytest.raises(ValueError, match=re.escape("proj_size is for the LSTM only")):
+        nn.GRU(INPUT, HIDDEN, proj_size=PROJ)
     ours.fused = True
     with pytest.raises(NotImplementedError, match="fused=True does not support proj_size"):
         ours(Tensor(x))

@@ -176,12 +176,12 @@ class RNNBase(Module):
         batch_first: bool = False,
         dropout: float = 0.0,
         bidirectional: bool = False,
+        proj_size: int = 0,
         device: str | None = None,
         dtype: Any = None,
         *,
         fused: bool = False,
         recurrence: Recurrence | None = None,
-        proj_size: int = 0,
     ):
         super().__init__()
         recurrence = recurrence or RECURRENCES[self.kind]
@@ -195,6 +195,8 @@ class RNNBase(Module):
             raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout}")
         if not 0 <= proj_size < hidden_size:
             raise ValueError(f"{name}: proj_size must be in [0, hidden_size={hidden_size}), got {proj_size}")
+        if proj_size and recurrence.name != "lstm":
+            raise ValueError(f"{name}: proj_size is for the LSTM only (as in PyTorch), got proj_size={proj_size}")
         self.recurrence = recurrence
         self.input_size, self.hidden_size, self.num_layers = input_size, hidden_size, num_layers
         self.bias, self.batch_first, self.dropout, self.bidirectional = bias, batch_first, dropout, bidirectional
@@ -378,8 +380,8 @@ class RNN(RNNBase):
             batch_first,
             dropout,
             bidirectional,
-            device,
-            dtype,
+            device=device,
+            dtype=dtype,
             fused=fused,
             recurrence=RECURRENCES[f"rnn_{nonlinearity}"],
         )
@@ -406,41 +408,13 @@ class LSTM(RNNBase):
 
     kind = "lstm"
 
-    def __init__(
-        self,
-        input_size: int,
-        hidden_size: int,
-        num_layers: int = 1,
-        bias: bool = True,
-        batch_first: bool = False,
-        dropout: float = 0.0,
-        bidirectional: bool = False,
-        proj_size: int = 0,
-        device: str | None = None,
-        dtype: Any = None,
-        *,
-        fused: bool = False,
-    ):
-        super().__init__(
-            input_size,
-            hidden_size,
-            num_layers,
-            bias,
-            batch_first,
-            dropout,
-            bidirectional,
-            device,
-            dtype,
-            fused=fused,
-            proj_size=proj_size,
-        )
-
 
 class GRU(RNNBase):
     """GRU over sequences (gates r, z, n; see :class:`~tinygrad_rnn.nn.cells.GRUCell`).
 
-    Args as :class:`RNN` without ``nonlinearity``. ``forward(input, hx=None, lengths=None)``
-    returns ``(output, h_n)``.
+    Args as :class:`RNN` without ``nonlinearity`` (PyTorch's order, in which ``proj_size``, for
+    the LSTM only, follows ``bidirectional``). ``forward(input, hx=None, lengths=None)`` returns
+    ``(output, h_n)``.
 
     Example:
         >>> import tinygrad_rnn as tg
