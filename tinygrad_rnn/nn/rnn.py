@@ -330,8 +330,14 @@ class RNNBase(Module):
             text += f", num_layers={self.num_layers}"
         if self.recurrence.name == "rnn_relu":
             text += ", nonlinearity='relu'"
-        options = (("bias", True), ("batch_first", False), ("dropout", 0.0), ("bidirectional", False), ("proj_size", 0))
-        options += (("fused", False),)
+        options = (
+            ("bias", True),
+            ("batch_first", False),
+            ("dropout", 0.0),
+            ("bidirectional", False),
+            ("proj_size", 0),
+            ("fused", False),
+        )
         for option, default in options:
             if getattr(self, option) != default:
                 text += f", {option}={getattr(self, option)}"
