@@ -96,7 +96,7 @@ from .cells import (
 from .functional import dropout
 from .fused import fused_unroll
 from .module import Module
-from .utils.rnn import PackedSequence, pad_packed_sequence, repack_like
+from .utils.rnn import PackedSequence, checked_lengths, pad_packed_sequence, repack_like
 
 
 def unroll(
@@ -144,15 +144,9 @@ def unroll(
     return outputs, state
 
 
-def valid_steps(lengths: Any, steps: int, batch: int, like: Tensor) -> Any:
+def valid_steps(name: str, lengths: Any, steps: int, batch: int, like: Tensor) -> Any:
     """The (T, B, 1) bool array ``t < lengths[b]`` on ``like``'s device, checking ``lengths``."""
-    if isinstance(lengths, Tensor):
-        lengths = lengths.numpy()
-    array = np.asarray(lengths)
-    if array.shape != (batch,) or array.dtype.kind not in "iu" or (array < 0).any() or (array > steps).any():
-        raise ValueError(
-            f"lengths must hold one int per sequence, each in 0..T={steps}, for a batch of {batch}; got {lengths!r}"
-        )
+    array = checked_lengths(name, lengths, batch, steps, shortest=0)
     valid = np.arange(steps)[:, None, None] < array[None, :, None]
     return Tensor(valid, device=like.device).data
 
@@ -268,7 +262,7 @@ class RNNBase(Module):
             initial = self._initial_state(name, hx, input, batched, batch)
             if lengths is not None and not batched:
                 raise ValueError(f"{name}: lengths needs a batched input, got the unbatched shape {input.shape}")
-            valid = None if lengths is None else valid_steps(lengths, steps, batch, x)
+            valid = None if lengths is None else valid_steps(name, lengths, steps, batch, x)
             final: list[State] = []
             for layer in range(self.num_layers):
                 with scope(f"l{layer}"):

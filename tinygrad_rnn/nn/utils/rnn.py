@@ -139,7 +139,7 @@ def pack_padded_sequence(
         raise ValueError(f"pack_padded_sequence: input must be a padded Tensor (T, B, *) or (B, T, *), got {got}")
     x = input.permute(1, 0, *range(2, input.ndim)) if batch_first else input
     steps, batch = x.shape[:2]
-    lengths = _checked_lengths("pack_padded_sequence", lengths, batch, steps)
+    lengths = checked_lengths("pack_padded_sequence", lengths, batch, steps)
     if enforce_sorted and (np.diff(lengths) > 0).any():
         raise ValueError(
             f"pack_padded_sequence: lengths {lengths.tolist()} are not in decreasing order; sort the batch "
@@ -205,13 +205,15 @@ def pad_packed_sequence(
     return padded, Tensor(lengths)
 
 
-def _checked_lengths(name: str, lengths: Any, batch: int, steps: int) -> np.ndarray:
-    """``lengths`` as an int64 array, one per sequence, each in 1..steps (PyTorch packs no empty sequence)."""
+def checked_lengths(name: str, lengths: Any, batch: int, steps: int, shortest: int = 1) -> np.ndarray:
+    """``lengths`` (a list, array or Tensor) as an int64 array, one per sequence, each in
+    ``shortest``..``steps``, else a clear error. Packing needs ``shortest=1`` (PyTorch packs no
+    empty sequence); the layers' ``lengths=`` allow 0 (the sequence keeps its initial state)."""
     array = np.asarray(lengths.numpy() if isinstance(lengths, Tensor) else lengths)
-    if array.shape != (batch,) or array.dtype.kind not in "iu" or (array < 1).any() or (array > steps).any():
+    if array.shape != (batch,) or array.dtype.kind not in "iu" or (array < shortest).any() or (array > steps).any():
         raise ValueError(
-            f"{name}: lengths must hold one int per sequence, each in 1..T={steps}, for a batch of {batch}; "
-            f"got {lengths!r}"
+            f"{name}: lengths must hold one int per sequence, each in {shortest}..T={steps}, for a batch of "
+            f"{batch}; got {lengths!r}"
         )
     return array.astype(np.int64)
 
