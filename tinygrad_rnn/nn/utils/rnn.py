@@ -156,9 +156,8 @@ def pack_sequence(sequences: Sequence[Tensor | Any], enforce_sorted: bool = True
         >>> pack_sequence([Tensor([1.0, 2.0]), Tensor([3.0])]).data.tolist()
         [1.0, 3.0, 2.0]
     """
-    sequences = [s if isinstance(s, Tensor) else Tensor(s) for s in sequences]
-    lengths = [s.shape[0] if s.ndim else 0 for s in sequences]
-    return pack_padded_sequence(pad_sequence(sequences), lengths, enforce_sorted=enforce_sorted)
+    padded = pad_sequence(sequences)  # checks the sequences' shapes
+    return pack_padded_sequence(padded, [len(s) for s in sequences], enforce_sorted=enforce_sorted)
 
 
 def pad_packed_sequence(
