@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ..function import Function
+from .arithmetic import broadcast_shape
 
 
 class MatMul(Function):
@@ -22,8 +23,6 @@ class MatMul(Function):
             raise ValueError(
                 f"matmul: {tuple(a.shape)} @ {tuple(b.shape)}: inner dimensions {inner_a} and {inner_b} differ"
             )
-        from .arithmetic import broadcast_shape
-
         broadcast_shape(f"matmul: {tuple(a.shape)} @ {tuple(b.shape)}: batch dimensions", a.shape[:-2], b.shape[:-2])
         raise ValueError(f"matmul: cannot multiply {tuple(a.shape)} @ {tuple(b.shape)}")
 
@@ -74,13 +73,8 @@ class Linear(Function):
         if x.ndim != 2:
             y = self.xp.reshape(y, (*x.shape[:-1], weight.shape[0]))
         if bias is not None:
-            if bias.shape != y.shape[y.ndim - bias.ndim :] and (  # (out,) or y's shape: no loop
-                bias.ndim > y.ndim or any(b not in (1, n) for b, n in zip(bias.shape[::-1], y.shape[::-1]))
-            ):
-                raise ValueError(
-                    f"linear: bias {tuple(bias.shape)} does not broadcast to the output {tuple(y.shape)}; "
-                    f"a bias has shape ({weight.shape[0]},) (out_features)"
-                )
+            if bias.shape != y.shape[y.ndim - bias.ndim :]:  # neither (out,) nor y's shape: must broadcast to y
+                _check_broadcasts_to(bias.shape, y.shape, weight.shape[0])
             y += bias  # y is a new array: adding in place saves one allocation
         return y
 
@@ -96,6 +90,19 @@ class Linear(Function):
         grad_w = grad_rows.mT @ rows if need_w else None
         grad_b = grad if need_b and need_b[0] else None  # dL/dy: the engine sums it to b's shape
         return grad_x, grad_w, grad_b
+
+
+def _check_broadcasts_to(bias_shape: tuple, output_shape: tuple, out_features: int) -> None:
+    """A clear error unless a bias of ``bias_shape`` broadcasts to the output (without growing it)."""
+    try:
+        fits = broadcast_shape("linear", output_shape, bias_shape) == tuple(output_shape)
+    except ValueError:
+        fits = False
+    if not fits:
+        raise ValueError(
+            f"linear: bias {tuple(bias_shape)} does not broadcast to the output {tuple(output_shape)}; "
+            f"a bias has shape ({out_features},) (out_features)"
+        )
 
 
 def _as_rows(xp, x):
