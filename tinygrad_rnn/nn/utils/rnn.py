@@ -137,7 +137,7 @@ def pack_padded_sequence(
     if not isinstance(input, Tensor) or input.ndim < 2:
         got = input.shape if isinstance(input, Tensor) else type(input).__name__
         raise ValueError(f"pack_padded_sequence: input must be a padded Tensor (T, B, *) or (B, T, *), got {got}")
-    x = input.permute(1, 0, *range(2, input.ndim)) if batch_first else input
+    x = _swap_batch_and_time(input) if batch_first else input
     steps, batch = x.shape[:2]
     lengths = checked_lengths("pack_padded_sequence", lengths, batch, steps)
     if enforce_sorted and (np.diff(lengths) > 0).any():
@@ -184,8 +184,8 @@ def pad_packed_sequence(
                 f"pad_packed_sequence: total_length={total_length} is shorter than the longest sequence ({steps} steps)"
             )
         steps = total_length
-    order = np.arange(batch) if sequence.sorted_indices is None else sequence.sorted_indices.numpy()
-    sorted_lengths = (batch_sizes[None, :] > np.arange(batch)[:, None]).sum(axis=1)  # longest first
+    order = _batch_order(sequence, batch)
+    sorted_lengths = _counts_above(batch_sizes, batch)  # the k-th longest runs while batch_sizes[t] > k
     # row[t, k]: where step t of the k-th longest sequence sits in data; past its end, one padding
     # row appended after data. One integer-array pick builds the whole padded batch.
     starts = np.concatenate([[0], np.cumsum(batch_sizes)[:-1]])
@@ -198,7 +198,7 @@ def pad_packed_sequence(
     padding = full((1, *data.shape[1:]), padding_value, dtype=data.dtype, device=data.device)
     padded = cat([data, padding])[row_of_original]
     if batch_first:
-        padded = padded.permute(1, 0, *range(2, padded.ndim))
+        padded = _swap_batch_and_time(padded)
     lengths = np.empty(batch, dtype=np.int64)
     lengths[order] = sorted_lengths
     return padded, Tensor(lengths)
@@ -220,7 +220,7 @@ def checked_lengths(name: str, lengths: Any, batch: int, steps: int, shortest: i
 def _pack(x: Tensor, lengths: np.ndarray, order: np.ndarray, sorted_batch: bool) -> PackedSequence:
     """Pack the time-major padded ``x`` (T, B, *), taking the sequences in ``order`` at every step."""
     steps, batch = x.shape[:2]
-    batch_sizes = (lengths[None, :] > np.arange(int(lengths.max()))[:, None]).sum(axis=1)
+    batch_sizes = _counts_above(lengths, int(lengths.max()))  # step t: the sequences longer than t
     ordered_lengths = lengths[order]
     rows = [t * batch + order[ordered_lengths > t] for t in range(len(batch_sizes))]  # row of (t, b) in x
     data = x.reshape(steps * batch, *x.shape[2:])[np.concatenate(rows)]
@@ -234,7 +234,21 @@ def _pack(x: Tensor, lengths: np.ndarray, order: np.ndarray, sorted_batch: bool)
 def repack_like(padded: Tensor, lengths: Tensor, like: PackedSequence, batch_first: bool = False) -> PackedSequence:
     """Pack ``padded`` (T, B, *) the way ``like`` is packed (its sequence order and lengths): what
     a layer given a PackedSequence returns its output as."""
-    x = padded.permute(1, 0, *range(2, padded.ndim)) if batch_first else padded
-    batch = x.shape[1]
-    order = np.arange(batch) if like.sorted_indices is None else like.sorted_indices.numpy()
+    x = _swap_batch_and_time(padded) if batch_first else padded
+    order = _batch_order(like, x.shape[1])
     return _pack(x, lengths.numpy(), order, sorted_batch=like.sorted_indices is None)
+
+
+def _swap_batch_and_time(x: Tensor) -> Tensor:
+    """(T, B, *) <-> (B, T, *)."""
+    return x.permute(1, 0, *range(2, x.ndim))
+
+
+def _batch_order(packed: PackedSequence, batch: int) -> np.ndarray:
+    """The original index of the longest, second longest, ... sequence of ``packed``."""
+    return np.arange(batch) if packed.sorted_indices is None else packed.sorted_indices.numpy()
+
+
+def _counts_above(values: np.ndarray, n: int) -> np.ndarray:
+    """For k = 0 .. n-1, how many of ``values`` exceed k: the batch sizes of lengths, and back."""
+    return (values[None, :] > np.arange(n)[:, None]).sum(axis=1)
