@@ -254,15 +254,22 @@ def bench(p: dict, torch, rounds: int, steps: int) -> dict:
     if torch is not None:
         runners["torch"] = (lambda: torch_model(torch, p, True), lambda m: torch_step(torch, m))
         runners["torch-cell"] = (lambda: torch_model(torch, p, False), lambda m: torch_step(torch, m))
-    times = {name: [] for name in runners}
     models = {name: make() for name, (make, _) in runners.items()}
-    for name, (_, step) in runners.items():  # warm-up
-        step(models[name])
-    for _ in range(rounds):  # interleaved rounds: each implementation sees the same machine load
-        for name, (_, step) in runners.items():
+    calls = {name: (lambda step=step, model=models[name]: step(model)) for name, (_, step) in runners.items()}
+    return interleaved_medians(calls, rounds, steps)
+
+
+def interleaved_medians(calls: dict, rounds: int, steps: int) -> dict:
+    """Seconds per call of each function: one warm-up call, then ``rounds`` interleaved rounds of
+    ``steps`` calls each (so every function sees the same machine load); the median round."""
+    times: dict = {name: [] for name in calls}
+    for call in calls.values():
+        call()
+    for _ in range(rounds):
+        for name, call in calls.items():
             start = time.perf_counter()
             for _ in range(steps):
-                step(models[name])
+                call()
             times[name].append((time.perf_counter() - start) / steps)
     return {name: statistics.median(v) for name, v in times.items()}
 
@@ -336,16 +343,8 @@ def main() -> None:
     print("|---|---|---|")
     lengths = (500, 5000)
     models = {T: tinygrad_model(make_problem("rnn", 16, 32, 4, T)) for T in lengths}
-    runs: dict[int, list] = {T: [] for T in lengths}
-    for T in lengths:
-        tinygrad_step(models[T])
-    for _ in range(rounds + 2):  # interleaved, so both lengths see the same machine load
-        for T in lengths:
-            start = time.perf_counter()
-            tinygrad_step(models[T])
-            runs[T].append(time.perf_counter() - start)
-    for T in lengths:
-        median = statistics.median(runs[T])
+    medians = interleaved_medians({T: (lambda model=models[T]: tinygrad_step(model)) for T in lengths}, rounds + 2, 1)
+    for T, median in medians.items():
         print(f"| {T} | {median * 1e3:.1f} | {median / T * 1e6:.1f} |")
     if keep_freed_memory():
         print("\nThe first workload again, glibc keeping freed memory (mallopt; see the module docstring)\n")
