@@ -15,8 +15,9 @@ Implementations, all checked first to give the same loss and gradients:
   torch-cell   the same cell written from torch ops in a Python loop.
 
 Targets (issue 3): tinygrad_rnn <= 1.2x numpy on the first workload; faster than torch-cell on the
-three workloads; time per step flat from T=500 to T=5000. A fourth, BLAS-bound workload (the one
-../shared/peers.md adds) shows what is left of the engine's overhead when the matmuls are large.
+three workloads; time per step flat from T=500 to T=5000. The run ends with each target's verdict,
+read off the measured figures. A fourth, BLAS-bound workload (the one ../shared/peers.md adds) shows
+what is left of the engine's overhead when the matmuls are large.
 
 Memory: glibc returns freed heap memory to the kernel eagerly, and on some virtual machines touching
 such memory again costs microseconds per 4 KiB page. An autodiff library frees and reallocates more
@@ -296,7 +297,9 @@ def keep_freed_memory() -> bool:
         return False
 
 
-def print_table(workloads: list, kinds: list, torch, rounds: int) -> None:
+def print_table(workloads: list, kinds: list, torch, rounds: int) -> dict:
+    """Measure and print one row per workload and cell; return {(workload label, cell): ms by implementation}."""
+    results = {}
     print("| workload | cell | max rel. grad diff | numpy | tinygrad_rnn | tg fused | torch | torch-cell "
           "| tg / torch-cell | fused / torch-cell |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|---|---|")
@@ -305,7 +308,7 @@ def print_table(workloads: list, kinds: list, torch, rounds: int) -> None:
             p = make_problem(kind, V, H, B, T)
             worst = check_same_numbers(p, torch)
             steps = 1 if T >= 1000 or H >= 512 else 5  # about a second per implementation and round
-            ms = {k: v * 1e3 for k, v in bench(p, torch, rounds, steps).items()}
+            ms = results[label, kind] = {k: v * 1e3 for k, v in bench(p, torch, rounds, steps).items()}
 
             def cell(name, ms=ms):
                 return f"{ms[name]:.1f} ({ms[name] / ms['numpy']:.2f})" if name in ms else "-"
@@ -316,6 +319,29 @@ def print_table(workloads: list, kinds: list, torch, rounds: int) -> None:
             print(f"| {label} | {kind} | {worst:.1e} | {ms['numpy']:.1f} | {cell('tinygrad_rnn')} | {cell('tg fused')} "
                   f"| {cell('torch')} | {cell('torch-cell')} | {versus_cell('tinygrad_rnn')} "
                   f"| {versus_cell('tg fused')} |")  # fmt: skip
+    return results
+
+
+def print_targets(results: dict, kinds: list, per_step_us: list) -> None:
+    """Issue 3's three targets, read off the measured figures (nothing here is assumed)."""
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    first = WORKLOADS[0][0]
+    print("\nTargets (issue 3), from the figures above:")
+    for kind in kinds:
+        ms = results[first, kind]
+        for name in ("tinygrad_rnn", "tg fused"):
+            ratio = ms[name] / ms["numpy"]
+            print(f"- {kind}, {name}: {ratio:.2f}x numpy on the first workload (<= 1.2x: {verdict(ratio <= 1.2)})")
+    target_rows = [ms for (label, _), ms in results.items() if label in {w[0] for w in WORKLOADS[:3]}]
+    if all("torch-cell" in ms for ms in target_rows):
+        for name in ("tinygrad_rnn", "tg fused"):
+            worst = max(ms[name] / ms["torch-cell"] for ms in target_rows)
+            print(f"- {name}: at most {worst:.2f}x torch-cell on the three workloads (< 1: {verdict(worst < 1)})")
+    growth = per_step_us[-1] / per_step_us[0]
+    print(f"- time per step, T=500 -> 5000: x{growth:.2f} (flat within 10%: {verdict(abs(growth - 1) <= 0.1)})")
 
 
 def main() -> None:
@@ -337,7 +363,7 @@ def main() -> None:
     rounds = 1 if args.quick else 5
     kinds = args.kinds.split(",")
     print("One training step, float32, one thread; median of interleaved rounds; ms (ratio to numpy)\n")
-    print_table(WORKLOADS, kinds, torch, rounds)
+    results = print_table(WORKLOADS, kinds, torch, rounds)
     print("\nTime per step of tinygrad_rnn's RNN step (vocab 16, hidden 32, batch 4): flat in T?\n")
     print("| T | ms per training step | us per time step |")
     print("|---|---|---|")
@@ -346,6 +372,7 @@ def main() -> None:
     medians = interleaved_medians({T: (lambda model=models[T]: tinygrad_step(model)) for T in lengths}, rounds + 2, 1)
     for T, median in medians.items():
         print(f"| {T} | {median * 1e3:.1f} | {median / T * 1e6:.1f} |")
+    print_targets(results, kinds, [medians[T] / T * 1e6 for T in lengths])
     if keep_freed_memory():
         print("\nThe first workload again, glibc keeping freed memory (mallopt; see the module docstring)\n")
         print_table(WORKLOADS[:1], kinds, torch, rounds)

@@ -36,3 +36,17 @@ def test_one_training_step_updates_every_parameter(bench):
         before = [q.numpy().copy() for q in model[2]]
         bench.tinygrad_step(model)
         assert all((q.numpy() != b).any() for q, b in zip(model[2], before))
+
+
+def test_the_targets_verdict_follows_the_figures(bench, capsys):
+    first, overhead, long = (w[0] for w in bench.WORKLOADS[:3])
+    row = {"numpy": 10.0, "tinygrad_rnn": 12.5, "tg fused": 11.0, "torch-cell": 20.0}
+    results = {(label, "rnn"): dict(row) for label in (first, overhead, long)}
+    results[long, "rnn"]["tg fused"] = 21.0  # slower than torch-cell on one workload
+    bench.print_targets(results, ["rnn"], [50.0, 56.0])
+    lines = capsys.readouterr().out.splitlines()
+    assert "- rnn, tinygrad_rnn: 1.25x numpy on the first workload (<= 1.2x: NOT met)" in lines
+    assert "- rnn, tg fused: 1.10x numpy on the first workload (<= 1.2x: met)" in lines
+    assert "- tinygrad_rnn: at most 0.62x torch-cell on the three workloads (< 1: met)" in lines
+    assert "- tg fused: at most 1.05x torch-cell on the three workloads (< 1: NOT met)" in lines
+    assert "- time per step, T=500 -> 5000: x1.12 (flat within 10%: NOT met)" in lines
