@@ -62,6 +62,69 @@ def test_a_shared_parameter_is_listed_once():
     assert [name for name, _ in model.named_parameters()] == ["0.weight", "0.bias", "1.bias"]
 
 
+def tied(library):
+    """An embedding and an output layer sharing one weight (the usual char-LM tying)."""
+    model = library.Sequential(library.Embedding(5, 3), library.Linear(3, 5))
+    model[1].weight = model[0].weight
+    return model
+
+
+def test_tied_weights_are_in_the_state_dict_under_each_name_and_load_both_ways(torch):
+    ours, theirs = tied(nn), tied(torch.nn)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["0.weight", "1.weight", "1.bias"]
+    assert [n for n, _ in ours.named_parameters()] == [n for n, _ in theirs.named_parameters()]  # once each
+    ours.load_state_dict({k: v.numpy() for k, v in theirs.state_dict().items()})  # strict: no unexpected key
+    assert ours[0].weight is ours[1].weight
+    np.testing.assert_array_equal(ours[1].weight.numpy(), theirs[1].weight.detach().numpy())
+    tied_back = tied(torch.nn)
+    tied_back.load_state_dict({k: torch.from_numpy(v.numpy()) for k, v in ours.state_dict().items()})
+    tokens = np.array([[0, 4, 2]])
+    np.testing.assert_allclose(
+        ours(tokens).numpy(), tied_back(torch.from_numpy(tokens)).detach().numpy(), rtol=1e-6, atol=1e-6
+    )
+
+
+def test_recurse_false_and_shared_modules_follow_torch(torch):
+    def build(library):
+        shared = library.Linear(2, 2)
+        model = library.Sequential(shared, library.Tanh(), shared)
+        model.register_buffer("scale", library.Linear(1, 1).weight.detach() * 0 + 1)
+        return model
+
+    ours, theirs = build(nn), build(torch.nn)
+    assert [n for n, _ in ours.named_modules()] == [n for n, _ in theirs.named_modules()] == ["", "0", "1"]
+    everything = [n for n, _ in ours.named_modules(remove_duplicate=False)]
+    assert everything == [n for n, _ in theirs.named_modules(remove_duplicate=False)] == ["", "0", "1", "2"]
+    assert list(ours.parameters(recurse=False)) == [] and len(list(ours.parameters())) == 2
+    assert [n for n, _ in ours.named_buffers(recurse=False)] == ["scale"]
+    assert list(ours.state_dict()) == list(theirs.state_dict())
+
+
+def test_assigning_a_plain_tensor_to_a_parameter_or_module_slot_is_an_error():
+    model = nn.Sequential(nn.Linear(2, 2))
+    with pytest.raises(TypeError, match=r"cannot assign a Tensor to 'weight', which is a registered Parameter"):
+        model[0].weight = tg.ones(2, 2)
+    with pytest.raises(TypeError, match=r"cannot assign a int to '0', which is a registered Module"):
+        setattr(model, "0", 3)
+    assert [n for n, _ in model.named_parameters()] == ["0.weight", "0.bias"]  # nothing was unregistered
+    model[0].bias = None  # None is allowed, as in PyTorch: an absent optional parameter
+    model[0].weight = nn.Parameter(tg.zeros(2, 2))  # and so is another Parameter
+    assert [n for n, _ in model.named_parameters()] == ["0.weight"]
+
+
+def test_zero_grad_set_to_none_false_zeroes_in_place(torch):
+    model = nn.Linear(2, 1)
+    optimizer = tg.optim.SGD(model.parameters(), lr=0.1)
+    for clear in (model.zero_grad, optimizer.zero_grad):
+        model(tg.ones(1, 2)).sum().backward()
+        grads = [p.grad for p in model.parameters()]
+        clear(set_to_none=False)
+        assert [p.grad for p in model.parameters()] == grads  # the same tensors, now zero
+        assert all((g.numpy() == 0).all() for g in grads)
+    model.zero_grad()
+    assert all(p.grad is None for p in model.parameters())
+
+
 def test_train_and_eval_reach_every_module():
     model = Model()
     assert all(m.training for m in model.modules())
@@ -153,10 +216,18 @@ def test_load_state_dict_errors_change_nothing(change, message):
     before = snapshot(model)
     state = {name: value + 1 for name, value in snapshot(Model()).items()}  # every other key is valid
     change(state)
-    with pytest.raises(KeyError, match=message):
+    with pytest.raises(RuntimeError, match=message):
         model.load_state_dict(state)
     for name, value in snapshot(model).items():
         np.testing.assert_array_equal(value, before[name])
+
+
+def test_load_state_dict_lists_take_the_parameters_dtype_and_arrays_are_never_cast_silently():
+    model = nn.Linear(2, 1).double()
+    model.load_state_dict({"weight": [[1.0, 2.0]], "bias": [0.5]})  # lists: the parameter's dtype, float64
+    assert model.weight.dtype == np.float64 and model(Tensor([[1.0, 1.0]]).double()).item() == 3.5
+    with pytest.raises(RuntimeError, match=r"weight: dtype float64 in the state dict, float32 in the model"):
+        nn.Linear(2, 1).load_state_dict({"weight": np.ones((1, 2)), "bias": np.zeros(1, "float32")})
 
 
 def test_load_state_dict_not_strict_reports_missing_and_unexpected_keys():
@@ -165,7 +236,7 @@ def test_load_state_dict_not_strict_reports_missing_and_unexpected_keys():
     result = model.load_state_dict({"0.weight": weight, "9.weight": weight}, strict=False)
     assert result.missing_keys == ["0.bias", "2.weight", "2.bias"] and result.unexpected_keys == ["9.weight"]
     np.testing.assert_array_equal(model[0].weight.numpy(), weight)
-    with pytest.raises(KeyError, match="shape"):  # a wrong shape is an error even when not strict
+    with pytest.raises(RuntimeError, match="shape"):  # a wrong shape is an error even when not strict
         model.load_state_dict({"0.weight": weight.T}, strict=False)
 
 
@@ -252,7 +323,8 @@ class Scaled(nn.Module):
 def test_buffers_are_named_saved_but_not_trained():
     model = nn.Sequential(Scaled())
     assert [name for name, _ in model.named_buffers()] == ["0.scale", "0.steps", "0.cache"]
-    assert list(model.state_dict()) == ["0.linear.weight", "0.linear.bias", "0.scale", "0.steps"]
+    # PyTorch's order: a module's own parameters and buffers, then its children's
+    assert list(model.state_dict()) == ["0.scale", "0.steps", "0.linear.weight", "0.linear.bias"]
     assert all(p.requires_grad for p in model.parameters()) and len(list(model.parameters())) == 2
     model[0].scale = Tensor([5.0, 5.0])  # assigning keeps it a buffer
     np.testing.assert_array_equal(model.state_dict()["0.scale"].numpy(), [5.0, 5.0])
@@ -267,7 +339,7 @@ def test_buffers_load_and_missing_buffers_are_errors():
     np.testing.assert_array_equal(target.scale.numpy(), [7.0, 7.0])
     state = source.state_dict()
     del state["scale"]
-    with pytest.raises(KeyError, match=r"missing keys: \['scale'\]"):
+    with pytest.raises(RuntimeError, match=r"missing keys: \['scale'\]"):
         target.load_state_dict(state)
 
 

@@ -60,13 +60,29 @@ def test_matches_torch_step_by_step(name, kwargs):
         for i, (p, q) in enumerate(zip(ours, theirs)):
             np.testing.assert_allclose(p.numpy(), q.detach().numpy(), rtol=1e-12, atol=1e-12, err_msg=f"step {step}")
             # the state has PyTorch's names and values (momentum_buffer, exp_avg, square_avg, ...)
+            assert set(opt.state.get(id(p), {})) == set(ref.state[q]), f"step {step}, param {i}"
             for key, value in opt.state.get(id(p), {}).items():
                 expected = ref.state[q][key]
                 if key == "step":
                     assert value == int(expected), f"step {step}, param {i}"
                 else:
                     np.testing.assert_allclose(value, expected.numpy(), rtol=1e-12, atol=1e-12, err_msg=key)
-    assert opt.state[id(ours[2])].get("step", 4) == 4  # the step without a gradient was skipped
+    # the step without a gradient was skipped by both (the values and states above agree at each step)
+
+
+def test_step_with_a_closure_recomputes_the_loss_and_returns_it():
+    w = Tensor([2.0], requires_grad=True)
+    optimizer = tg.optim.SGD([w], lr=0.25)
+
+    def closure():
+        optimizer.zero_grad()
+        loss = (w * w).sum()  # dL/dw = 2w
+        loss.backward()
+        return loss
+
+    assert optimizer.step(closure).item() == 4.0  # the loss before the update
+    assert w.item() == 1.0  # 2 - 0.25 * 4
+    assert optimizer.step() is None
 
 
 def test_parameter_groups_match_torch():

@@ -27,7 +27,7 @@ Example:
 from __future__ import annotations
 
 from collections import OrderedDict
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from .. import backend as _backend
@@ -50,6 +50,16 @@ class Parameter(Tensor):
 
     def __repr__(self) -> str:
         return "Parameter containing:\n" + super().__repr__()
+
+
+def clear_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
+    """Forget each gradient (``grad = None``, as PyTorch's default), or with ``set_to_none=False``
+    fill the existing ones with zeros in place: what ``Module.zero_grad`` and ``Optimizer.zero_grad`` do."""
+    for param in params:
+        if param.grad is not None and not set_to_none:
+            param.grad.data[...] = 0
+        else:
+            param.grad = None
 
 
 def zeros_parameter(shape: tuple[int, ...], dtype: Any = None, device: str | None = None) -> Parameter:
@@ -84,14 +94,25 @@ class Module:
             self._buffers[name] = value
             object.__setattr__(self, name, value)
             return
-        self._parameters.pop(name, None)
-        self._modules.pop(name, None)
+        for slots, kind in ((self._parameters, Parameter), (self._modules, Module)):
+            if (
+                name in slots and value is not None and not isinstance(value, kind)
+            ):  # as PyTorch: no silent unregistering
+                raise TypeError(
+                    f"{type(self).__name__}: cannot assign a {type(value).__name__} to {name!r}, which is a registered "
+                    f"{kind.__name__}: assign a {kind.__name__} or None (or `del` it first)"
+                )
         if isinstance(value, Parameter):
-            self._parameters[name] = value
+            self._modules.pop(name, None)
+            self._parameters[name] = value  # a replaced parameter keeps its place (PyTorch's order)
             if value.name is None:
                 value.name = name
         elif isinstance(value, Module):
+            self._parameters.pop(name, None)
             self._modules[name] = value
+        else:  # None, or a plain attribute (the check above lets only None replace a registered one)
+            self._parameters.pop(name, None)
+            self._modules.pop(name, None)
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name: str) -> None:
@@ -201,26 +222,51 @@ class Module:
         for _, module in self.named_children():
             yield module
 
-    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
-        yield prefix, self
-        for name, child in self._modules.items():
-            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+    def named_modules(self, prefix: str = "", remove_duplicate: bool = True) -> Iterator[tuple[str, Module]]:
+        """(dotted name, module) pairs, this one first; a module reached twice (shared) is listed once
+        unless ``remove_duplicate=False``."""
+        seen: set[int] = set()
+        pending = [(prefix, self)]  # an explicit stack, children pushed in reverse: depth-first, in order
+        while pending:
+            name, module = pending.pop()
+            if remove_duplicate:
+                if id(module) in seen:
+                    continue
+                seen.add(id(module))
+            yield name, module
+            children = [
+                (f"{name}.{child_name}" if name else child_name, child) for child_name, child in module._modules.items()
+            ]
+            pending.extend(reversed(children))
 
     def modules(self) -> Iterator[Module]:
         for _, module in self.named_modules():
             yield module
 
-    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
-        """(dotted name, parameter) pairs; a parameter shared by two modules is listed once."""
+    def _named_members(
+        self, members: str, prefix: str, recurse: bool, remove_duplicate: bool
+    ) -> Iterator[tuple[str, Any]]:
+        """(dotted name, tensor) for each entry of the modules' ``members`` dict (``"_parameters"``
+        or ``"_buffers"``); a tensor shared under two names is listed once if ``remove_duplicate``
+        (what an optimizer wants), under each name if not (what a state dict holds, as PyTorch's)."""
         seen: set[int] = set()
-        for module_name, module in self.named_modules(prefix):
-            for name, param in module._parameters.items():
-                if id(param) not in seen:
-                    seen.add(id(param))
-                    yield (f"{module_name}.{name}" if module_name else name), param
+        modules = self.named_modules(prefix, remove_duplicate) if recurse else [(prefix, self)]
+        for module_name, module in modules:
+            for name, tensor in getattr(module, members).items():
+                if tensor is None or (remove_duplicate and id(tensor) in seen):
+                    continue
+                seen.add(id(tensor))
+                yield (f"{module_name}.{name}" if module_name else name), tensor
 
-    def parameters(self) -> Iterator[Parameter]:
-        for _, param in self.named_parameters():
+    def named_parameters(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Parameter]]:
+        """(dotted name, parameter) pairs; a parameter shared by two modules (tied weights) is listed
+        once unless ``remove_duplicate=False``; ``recurse=False``: this module's own only."""
+        yield from self._named_members("_parameters", prefix, recurse, remove_duplicate)
+
+    def parameters(self, recurse: bool = True) -> Iterator[Parameter]:
+        for _, param in self.named_parameters(recurse=recurse):
             yield param
 
     def get_submodule(self, target: str) -> Module:
@@ -246,20 +292,19 @@ class Module:
             )
         return module._parameters[name]
 
-    def named_buffers(self, prefix: str = "", persistent_only: bool = False) -> Iterator[tuple[str, Tensor]]:
+    def named_buffers(
+        self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
+    ) -> Iterator[tuple[str, Tensor]]:
         """(dotted name, buffer) pairs of this module and all below it (absent buffers skipped)."""
-        for module_name, module in self.named_modules(prefix):
-            for name, buffer in module._buffers.items():
-                if buffer is not None and not (persistent_only and name in module._non_persistent):
-                    yield (f"{module_name}.{name}" if module_name else name), buffer
+        yield from self._named_members("_buffers", prefix, recurse, remove_duplicate)
 
-    def buffers(self) -> Iterator[Tensor]:
-        for _, buffer in self.named_buffers():
+    def buffers(self, recurse: bool = True) -> Iterator[Tensor]:
+        for _, buffer in self.named_buffers(recurse=recurse):
             yield buffer
 
-    def zero_grad(self) -> None:
-        for param in self.parameters():
-            param.grad = None
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Clear every parameter's gradient (see :func:`clear_grads`)."""
+        clear_grads(self.parameters(), set_to_none)
 
     def to(self, device: str) -> Module:
         """Move every parameter and buffer to ``device``, or cast the floating ones to a float dtype
@@ -291,8 +336,15 @@ class Module:
 
     # --- state dicts -----------------------------------------------------------------------
     def _state(self) -> dict[str, Tensor]:
-        """What a state dict holds: every parameter, then every persistent buffer, by dotted name."""
-        return {**dict(self.named_parameters()), **dict(self.named_buffers(persistent_only=True))}
+        """What a state dict holds, in PyTorch's order: each module's parameters, then its persistent
+        buffers, then its children's, by dotted name. A tied weight appears under each of its names
+        (as in PyTorch), so the two libraries' state dicts match key for key."""
+        state = {}
+        for module_name, module in self.named_modules(remove_duplicate=False):
+            for name, tensor in (*module._parameters.items(), *module._buffers.items()):
+                if tensor is not None and name not in module._non_persistent:
+                    state[f"{module_name}.{name}" if module_name else name] = tensor
+        return state
 
     def state_dict(self) -> OrderedDict[str, Tensor]:
         """Every parameter and persistent buffer by dotted name, detached (the same data, no graph)."""
@@ -303,8 +355,11 @@ class Module:
         or arrays (NumPy, ...).
 
         With ``strict`` (the default), missing and unexpected keys are errors; a shape or
-        float-dtype mismatch is always an error. Nothing is changed unless every check passes.
-        Returns the missing and unexpected keys (both empty after a strict load).
+        float-dtype mismatch is always an error (a float64 array is not cast down into a float32
+        model silently: convert it first); Python lists and numbers take the parameter's dtype.
+        Every problem is reported in one RuntimeError (as PyTorch does), and nothing is changed
+        unless every check passes. Returns the missing and unexpected keys (both empty after a
+        strict load).
         """
         params = self._state()
         missing = [k for k in params if k not in state]
@@ -320,7 +375,8 @@ class Module:
                 continue
             param = params[name]
             array = value.data if isinstance(value, Tensor) else value
-            value_tensor = Tensor(array, device=param.device)
+            has_dtype = hasattr(array, "dtype")  # lists and numbers have none: they take the parameter's
+            value_tensor = Tensor(array, dtype=None if has_dtype else param.dtype, device=param.device)
             if value_tensor.shape != param.shape:
                 problems.append(f"{name}: shape {value_tensor.shape} in the state dict, {param.shape} in the model")
                 continue
@@ -332,7 +388,7 @@ class Module:
                 continue
             updates[name] = value_tensor.data
         if problems:
-            raise KeyError(f"load_state_dict for {type(self).__name__}: " + "; ".join(problems))
+            raise RuntimeError(f"load_state_dict for {type(self).__name__}: " + "; ".join(problems))
         for name, array in updates.items():
             params[name].data = params[name].xp.asarray(array, copy=True)
         return IncompatibleKeys(missing, unexpected)

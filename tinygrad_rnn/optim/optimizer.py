@@ -24,11 +24,11 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .. import backend as _backend
-from ..nn.module import Parameter
+from ..nn.module import Parameter, clear_grads
 from ..serialization import to_numpy
 from ..tensor import Tensor
 
@@ -103,14 +103,18 @@ class Optimizer:
                 raise ValueError(f"{type(self).__name__}: invalid {key} {group[key]!r}, must be >= 0")
 
     # --- training ---------------------------------------------------------------------------
-    def zero_grad(self) -> None:
-        """Forget every parameter's gradient (``grad = None``), before the next backward."""
-        for group in self.param_groups:
-            for param in group["params"]:
-                param.grad = None
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        """Forget every parameter's gradient before the next backward (``set_to_none=False``: zero
+        them in place instead; see :func:`~tinygrad_rnn.nn.module.clear_grads`)."""
+        clear_grads((param for group in self.param_groups for param in group["params"]), set_to_none)
 
-    def step(self) -> None:
-        """Update every parameter that has a gradient (those whose ``grad`` is None are skipped)."""
+    def step(self, closure: Callable[[], Any] | None = None) -> Any:
+        """Update every parameter that has a gradient (those whose ``grad`` is None are skipped).
+
+        ``closure``, if given, is called first to recompute the loss and its gradients (zero_grad,
+        forward, backward); ``step`` returns what it returned (None without a closure), as in PyTorch.
+        """
+        loss = None if closure is None else closure()
         for group in self.param_groups:
             for param in group["params"]:
                 if param.grad is None:
@@ -124,6 +128,7 @@ class Optimizer:
                     )
                 state = self.state.setdefault(id(param), {})
                 param.data = self.update(param.xp, param.data, grad, state, group)
+        return loss
 
     def update(self, xp: Any, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> Any:
         """The update rule: return the new value of ``param`` (an array) and update ``state``.
