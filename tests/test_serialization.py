@@ -129,6 +129,10 @@ def _write_bad_files(tmp_path):
     np.save(paths["npy"], np.zeros(3))
     paths["pickled"] = tmp_path / "pickled.npz"
     np.savez(paths["pickled"], obj=np.array([{"a": 1}], dtype=object))
+    paths["text-array"] = tmp_path / "text-array.npz"
+    np.savez(paths["text-array"], **{"weight": np.array(["a", "b"])})  # a .npy member, but of strings
+    paths["records"] = tmp_path / "records.npz"
+    np.savez(paths["records"], **{"weight": np.zeros(2, dtype=[("x", "f4"), ("y", "i4")])})
     paths["zip-of-text"] = tmp_path / "zip.npz"
     with zipfile.ZipFile(paths["zip-of-text"], "w") as archive:
         archive.writestr("readme.txt", "not an array")

@@ -36,6 +36,8 @@ import numpy as np
 from . import backend as _backend
 from .tensor import Tensor
 
+NUMERIC_KINDS = "biufc"  # NumPy dtype kinds a checkpoint holds: bool, int, uint, float, complex
+
 # np.savez(file, *args, allow_pickle=..., **arrays): keys equal to its own argument names would clash
 _RESERVED_KEYS = ("file", "allow_pickle", "args", "kwds")
 
@@ -135,6 +137,8 @@ def load(path: str | os.PathLike, device: str = "cpu") -> OrderedDict[str, Tenso
         for key, array in arrays.items():
             if not isinstance(array, np.ndarray):
                 raise ValueError(f"its member {key!r} is not a .npy array")
+            if array.dtype.kind not in NUMERIC_KINDS:  # what save never writes: text, records, ...
+                raise ValueError(f"its member {key!r} has dtype {array.dtype}, not a numeric one")
     except zipfile.BadZipFile as error:
         raise _not_a_checkpoint(path, f"the zip archive is truncated or damaged ({error})") from None
     except (ValueError, OSError, EOFError, KeyError) as error:
@@ -160,7 +164,7 @@ def _flatten(value: Any, prefix: str) -> Iterator[tuple[str, np.ndarray]]:
             yield from _flatten(item, f"{prefix}.{key}" if prefix else str(key))
         return
     array = to_numpy(value)
-    if array.dtype.kind not in "biufc":
+    if array.dtype.kind not in NUMERIC_KINDS:
         raise TypeError(
             f"save: the value of {prefix!r} has dtype {array.dtype} ({type(value).__name__}); only numeric "
             "arrays, tensors and numbers can be saved (checkpoints hold no pickled objects)"
