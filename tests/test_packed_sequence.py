@@ -155,3 +155,15 @@ def test_a_packed_batch_gives_what_lengths_gives(device):
 def test_packing_mistakes_are_clear_errors(call, error, message):
     with pytest.raises(error, match=re.escape(message)):
         call(Tensor(padded_batch([6, 5, 2])))
+
+
+def test_every_node_a_layer_records_for_a_packed_input_is_in_its_scope():
+    lengths = [4, 2, 3]
+    packed = pack_padded_sequence(Tensor(padded_batch(lengths), dtype="float32"), lengths, enforce_sorted=False)
+    lstm = nn.LSTM(INPUT, HIDDEN, bidirectional=True)
+    before = Tensor(0.0).id  # every tensor made from here on is the layer's
+    with tg.scope("enc"):
+        output, (h_n, c_n) = lstm(packed)
+    made = [n for n in tg.walk(output.data, h_n, c_n) if n.op is not None and n.id > before]
+    assert {n.op for n in made} >= {"getitem", "linear", "cat"}  # unpacking, the steps, repacking
+    assert [n.scope for n in made if not n.scope.startswith("enc/lstm")] == []

@@ -240,67 +240,69 @@ class RNNBase(Module):
             raise NotImplementedError(
                 f"{name}: fused=True does not support proj_size yet; use the default path (layer.fused = False)"
             )
-        if isinstance(input, PackedSequence):
+        with scope(name.lower()):  # every node the layer records, packing included, is under its name
+            if not isinstance(input, PackedSequence):
+                return self._run(name, input, hx, lengths)
             if lengths is not None:
                 raise ValueError(f"{name}: a PackedSequence carries its own lengths; do not pass lengths= as well")
             padded, lengths = pad_packed_sequence(input, batch_first=self.batch_first)
-            output, state = self.forward(padded, hx, lengths)
+            output, state = self._run(name, padded, hx, lengths)
             return repack_like(output, lengths, input, self.batch_first), state
-        kind = name.lower()
-        weight = self.weight_ih_l0
-        check_input(name, input, self.input_size, weight, (2, 3))
+
+    def _run(self, name: str, input: Tensor, hx: Any, lengths: Any) -> tuple[Tensor, Any]:  # noqa: A002
+        """The layer on a padded batch (T, B, I) (or batch first, or unbatched), inside its scope."""
+        check_input(name, input, self.input_size, self.weight_ih_l0, (2, 3))
         batched = input.ndim == 3
         directions = 2 if self.bidirectional else 1
-        with scope(kind):
-            if not batched:
-                x = input.unsqueeze(1)
-            elif self.batch_first:
-                x = input.permute(1, 0, 2)
-            else:
-                x = input
-            steps, batch = x.shape[:2]
-            initial = self._initial_state(name, hx, input, batched, batch)
-            if lengths is not None and not batched:
-                raise ValueError(f"{name}: lengths needs a batched input, got the unbatched shape {input.shape}")
-            valid = None if lengths is None else valid_steps(name, lengths, steps, batch, x)
-            final: list[State] = []
-            for layer in range(self.num_layers):
-                with scope(f"l{layer}"):
-                    outputs = []
-                    for direction in range(directions):
-                        weight_ih, weight_hh, bias_ih, bias_hh = self.weights(layer, direction)
-                        with scope("bwd" if direction else "fwd"):
-                            # (T, B, G*H): all steps at once; the bias the steps still add (GRU)
-                            projections, bias_hh = input_projection(self.recurrence, x, weight_ih, bias_ih, bias_hh)
-                            if initial is None:
-                                state = tuple(
-                                    zeros(batch, size, dtype=x.dtype, device=x.device) for size in self._state_sizes()
-                                )
-                            else:
-                                state = tuple(s[layer * directions + direction] for s in initial)
-                            if self.fused:
-                                hs, state = fused_unroll(
-                                    self.recurrence, projections, state, weight_hh, bias_hh, bool(direction), valid
-                                )
-                            else:  # the T steps' outputs joined in one op
-                                weight_hr = getattr(self, f"weight_hr{self._suffix(layer, direction)}", None)
-                                hs, state = unroll(
-                                    self.recurrence, projections, state, weight_hh, bias_hh, bool(direction), valid,
-                                    weight_hr,
-                                )  # fmt: skip
-                                hs = cat(hs).reshape(steps, batch, self.output_size)
-                            outputs.append(hs)
-                        final.append(state)
-                    x = outputs[0] if directions == 1 else cat(outputs, axis=2)
-                    if self.dropout and self.training and layer < self.num_layers - 1:
-                        x = dropout(x, self.dropout, training=True)
-            if not batched:
-                x = x.squeeze(1)
-            elif self.batch_first:
-                x = x.permute(1, 0, 2)
-            states = tuple(stack([s[i] for s in final]) for i in range(self.recurrence.states))
-            if not batched:
-                states = tuple(s.squeeze(1) for s in states)
+        if not batched:
+            x = input.unsqueeze(1)
+        elif self.batch_first:
+            x = input.permute(1, 0, 2)
+        else:
+            x = input
+        steps, batch = x.shape[:2]
+        initial = self._initial_state(name, hx, input, batched, batch)
+        if lengths is not None and not batched:
+            raise ValueError(f"{name}: lengths needs a batched input, got the unbatched shape {input.shape}")
+        valid = None if lengths is None else valid_steps(name, lengths, steps, batch, x)
+        final: list[State] = []
+        for layer in range(self.num_layers):
+            with scope(f"l{layer}"):
+                outputs = []
+                for direction in range(directions):
+                    weight_ih, weight_hh, bias_ih, bias_hh = self.weights(layer, direction)
+                    with scope("bwd" if direction else "fwd"):
+                        # (T, B, G*H): all steps at once; the bias the steps still add (GRU)
+                        projections, bias_hh = input_projection(self.recurrence, x, weight_ih, bias_ih, bias_hh)
+                        if initial is None:
+                            state = tuple(
+                                zeros(batch, size, dtype=x.dtype, device=x.device) for size in self._state_sizes()
+                            )
+                        else:
+                            state = tuple(s[layer * directions + direction] for s in initial)
+                        if self.fused:
+                            hs, state = fused_unroll(
+                                self.recurrence, projections, state, weight_hh, bias_hh, bool(direction), valid
+                            )
+                        else:  # the T steps' outputs joined in one op
+                            weight_hr = getattr(self, f"weight_hr{self._suffix(layer, direction)}", None)
+                            hs, state = unroll(
+                                self.recurrence, projections, state, weight_hh, bias_hh, bool(direction), valid,
+                                weight_hr,
+                            )  # fmt: skip
+                            hs = cat(hs).reshape(steps, batch, self.output_size)
+                        outputs.append(hs)
+                    final.append(state)
+                x = outputs[0] if directions == 1 else cat(outputs, axis=2)
+                if self.dropout and self.training and layer < self.num_layers - 1:
+                    x = dropout(x, self.dropout, training=True)
+        if not batched:
+            x = x.squeeze(1)
+        elif self.batch_first:
+            x = x.permute(1, 0, 2)
+        states = tuple(stack([s[i] for s in final]) for i in range(self.recurrence.states))
+        if not batched:
+            states = tuple(s.squeeze(1) for s in states)
         return x, (states[0] if self.recurrence.states == 1 else states)
 
     def _initial_state(self, name: str, hx: Any, input: Tensor, batched: bool, batch: int) -> State | None:  # noqa: A002
