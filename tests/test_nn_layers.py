@@ -147,7 +147,9 @@ def test_layer_norm_matches_torch(torch, device, dtype, shape, affine, bias):
 
 def test_dropout_module_follows_train_and_eval(device):
     drop = nn.Dropout(0.5)
-    assert repr(drop) == "Dropout(p=0.5)"
+    assert repr(drop) == "Dropout(p=0.5, inplace=False)"  # PyTorch's repr
+    with pytest.raises(NotImplementedError, match="inplace=True is not supported"):
+        nn.Dropout(0.5, inplace=True)
     x = tg.ones(100, device=device)
     assert drop.training and (drop(x).numpy() == 0).any()
     assert drop.eval()(x) is x
