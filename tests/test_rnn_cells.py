@@ -69,6 +69,18 @@ def test_cell_matches_torch(torch, kind, batch, with_state, bias, dtype):
 
 
 @pytest.mark.parametrize("kind", CELLS)
+def test_our_cell_state_dict_loads_into_torch_and_gives_the_same_state(torch, kind):
+    name, extra = CELLS[kind]
+    tg.manual_seed(3)
+    cell = getattr(nn, name)(INPUT, HIDDEN, dtype="float64", **extra)
+    reference = getattr(torch.nn, name)(INPUT, HIDDEN, dtype=torch.float64, **extra)
+    reference.load_state_dict({k: torch.from_numpy(v.numpy().copy()) for k, v in cell.state_dict().items()})
+    x = np.random.default_rng(4).standard_normal((2, INPUT))
+    for ours, theirs in zip(as_tuple(cell(Tensor(x))), as_tuple(reference(torch.from_numpy(x)))):
+        close(ours, theirs, "float64")
+
+
+@pytest.mark.parametrize("kind", CELLS)
 def test_gradcheck_of_each_step(kind):
     """Finite differences in float64 for the input, every state and every parameter of a step."""
     recurrence = RECURRENCES[kind]

@@ -159,6 +159,9 @@ def test_dropout_between_layers_only_in_training(torch):
     train_output, (train_h, _) = ours(Tensor(x))
     np.testing.assert_array_equal(train_h.numpy()[0], h_n.numpy()[0])  # layer 0 sees no dropout
     assert np.abs(train_output.numpy() - output.numpy()).max() > 1e-3  # layer 1's input was dropped
+    # nothing is dropped after the last layer: no zeroed output, and its last step is still h_n
+    assert not (train_output.numpy() == 0).any()
+    np.testing.assert_array_equal(train_output.numpy()[-1], train_h.numpy()[1])
 
 
 def test_no_dropout_after_the_last_layer():
