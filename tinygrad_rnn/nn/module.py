@@ -52,6 +52,11 @@ class Parameter(Tensor):
         return "Parameter containing:\n" + super().__repr__()
 
 
+def dotted(prefix: str, name: str) -> str:
+    """``"encoder.weight"`` from ``"encoder"`` and ``"weight"``; just ``name`` at the top (empty prefix)."""
+    return f"{prefix}.{name}" if prefix else name
+
+
 def clear_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
     """Forget each gradient (``grad = None``, as PyTorch's default), or with ``set_to_none=False``
     fill the existing ones with zeros in place: what ``Module.zero_grad`` and ``Optimizer.zero_grad`` do."""
@@ -94,10 +99,10 @@ class Module:
             self._buffers[name] = value
             object.__setattr__(self, name, value)
             return
+        # As in PyTorch, a registered parameter (module) is replaced only by another one or None, never
+        # silently unregistered by assigning something else.
         for slots, kind in ((self._parameters, Parameter), (self._modules, Module)):
-            if (
-                name in slots and value is not None and not isinstance(value, kind)
-            ):  # as PyTorch: no silent unregistering
+            if name in slots and value is not None and not isinstance(value, kind):
                 raise TypeError(
                     f"{type(self).__name__}: cannot assign a {type(value).__name__} to {name!r}, which is a registered "
                     f"{kind.__name__}: assign a {kind.__name__} or None (or `del` it first)"
@@ -234,9 +239,7 @@ class Module:
                     continue
                 seen.add(id(module))
             yield name, module
-            children = [
-                (f"{name}.{child_name}" if name else child_name, child) for child_name, child in module._modules.items()
-            ]
+            children = [(dotted(name, child_name), child) for child_name, child in module._modules.items()]
             pending.extend(reversed(children))
 
     def modules(self) -> Iterator[Module]:
@@ -256,7 +259,7 @@ class Module:
                 if tensor is None or (remove_duplicate and id(tensor) in seen):
                     continue
                 seen.add(id(tensor))
-                yield (f"{module_name}.{name}" if module_name else name), tensor
+                yield dotted(module_name, name), tensor
 
     def named_parameters(
         self, prefix: str = "", recurse: bool = True, remove_duplicate: bool = True
@@ -343,7 +346,7 @@ class Module:
         for module_name, module in self.named_modules(remove_duplicate=False):
             for name, tensor in (*module._parameters.items(), *module._buffers.items()):
                 if tensor is not None and name not in module._non_persistent:
-                    state[f"{module_name}.{name}" if module_name else name] = tensor
+                    state[dotted(module_name, name)] = tensor
         return state
 
     def state_dict(self) -> OrderedDict[str, Tensor]:
