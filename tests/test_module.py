@@ -85,13 +85,13 @@ def test_tied_weights_are_in_the_state_dict_under_each_name_and_load_both_ways(t
 
 
 def test_recurse_false_and_shared_modules_follow_torch(torch):
-    def build(library):
+    def shared_linear_twice(library):
         shared = library.Linear(2, 2)
         model = library.Sequential(shared, library.Tanh(), shared)
         model.register_buffer("scale", library.Linear(1, 1).weight.detach() * 0 + 1)
         return model
 
-    ours, theirs = build(nn), build(torch.nn)
+    ours, theirs = shared_linear_twice(nn), shared_linear_twice(torch.nn)
     assert [n for n, _ in ours.named_modules()] == [n for n, _ in theirs.named_modules()] == ["", "0", "1"]
     everything = [n for n, _ in ours.named_modules(remove_duplicate=False)]
     assert everything == [n for n, _ in theirs.named_modules(remove_duplicate=False)] == ["", "0", "1", "2"]
