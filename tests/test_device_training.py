@@ -39,3 +39,8 @@ def test_lstm_training_step_on_array_api_strict_matches_numpy():
     cpu = train("cpu")
     np.testing.assert_allclose(strict, cpu, rtol=1e-5)
     assert strict[-1] < strict[0]  # and it learns
+
+
+def test_lstm_training_step_on_every_device_matches_numpy(device):
+    """The same five steps on each device of the fixture (CuPy too, where a GPU is usable)."""
+    np.testing.assert_allclose(train(device), train("cpu"), rtol=1e-5)
