@@ -12,7 +12,7 @@ Example:
     (1, 1)
 """
 
-from . import autograd, backend, bptt, ops, optim, viz
+from . import autograd, backend, bptt, nn, ops, optim, viz
 from .anomaly import AnomalyError, detect_anomaly
 from .autograd import walk
 from .backend import DeviceError, manual_seed
@@ -52,6 +52,7 @@ __all__ = [
     "is_grad_enabled",
     "linear",
     "load",
+    "nn",
     "manual_seed",
     "no_grad",
     "ones",

@@ -4,10 +4,10 @@ By default (``fused=False``) a layer records every step's ops and backpropagatio
 is the engine's generic backward over the unrolled graph. With ``nn.RNN(..., fused=True)`` (and
 likewise LSTM, GRU) each layer and direction records one :class:`FusedRecurrence` op instead,
 whose backward is BPTT written by hand, with the hand-written cell equations of
-:mod:`tinygrad_rnn.bptt.reference` (the same functions the reference BPTT runs; nothing is
-written twice). It computes what the composite path computes (tests/test_fused.py checks outputs,
-states and every gradient against it) and is faster because it groups work as a hand-written
-NumPy BPTT does:
+:mod:`tinygrad_rnn.nn.cell_equations` (the same functions the reference BPTT of
+:mod:`tinygrad_rnn.bptt.reference` runs; nothing is written twice). It computes what the
+composite path computes (tests/test_fused.py checks outputs, states and every gradient against
+it) and is faster because it groups work as a hand-written NumPy BPTT does:
 
 * the recurrent weight's gradient over all steps is ONE matmul of the stacked per-step terms,
   dL/dW_hh = sum_t dz_t^T h_{t-1} = [dz_1; ...; dz_T]^T [h_0; ...; h_{T-1}];
@@ -31,10 +31,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..bptt.reference import Equations, equations_of
 from ..function import Function
 from ..functions import where
 from ..tensor import Tensor
+from .cell_equations import Equations, equations_of
 from .cells import Recurrence, State
 
 
