@@ -18,8 +18,8 @@ from .autograd import walk
 from .backend import DeviceError, manual_seed
 from .creation import arange, eye, full, ones, ones_like, rand, randn, zeros, zeros_like
 from .function import Function, is_grad_enabled, no_grad
-from .functions import cat, linear, stack, where
 from .gradcheck import GradcheckError, gradcheck
+from .ops import cat, linear, stack, where
 from .scope import current_scope, scope
 from .serialization import load, save
 from .tensor import Tensor

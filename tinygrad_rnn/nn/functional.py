@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import backend as _backend
-from ..functions import linear, where
+from ..ops import linear, where
 from ..tensor import Tensor
 
 __all__ = [

@@ -32,7 +32,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..function import Function
-from ..functions import where
+from ..ops import where
 from ..tensor import Tensor
 from .cell_equations import Equations, equations_of
 from .cells import Recurrence, State

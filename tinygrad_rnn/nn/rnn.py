@@ -80,7 +80,7 @@ import numpy as np
 
 from ..autograd import cycle_collector_paused
 from ..creation import zeros
-from ..functions import cat, linear, stack, where
+from ..ops import cat, linear, stack, where
 from ..scope import scope
 from ..tensor import Tensor
 from .cells import (

@@ -2,12 +2,21 @@
 
 Each backward returns gradients in the broadcast output shape; the engine sums them back to each
 operand's shape (``autograd.unbroadcast``).
+
+Example:
+    >>> import tinygrad_rnn as tg
+    >>> a, b = tg.ones(2, 3), tg.zeros(2, 3)
+    >>> where(a > 0, a, b).sum().item(), where(a > 0, 2.0, 0.0).sum().item()
+    (6.0, 12.0)
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..backend import DEFAULT_FLOAT, dtype_name
 from ..function import Function
+from ..tensor import Tensor
 
 
 def broadcast_shape(op: str, *shapes: tuple) -> tuple:
@@ -173,6 +182,19 @@ class Where(Function):
         (condition,) = self.saved
         zero = self.xp.zeros((), dtype=grad.dtype)
         return self.xp.where(condition, grad, zero), self.xp.where(condition, zero, grad)
+
+
+def where(condition: Tensor | Any, a: Tensor | Any, b: Tensor | Any) -> Tensor:
+    """``a`` where ``condition`` holds, else ``b`` (one :class:`Where` op, differentiable in ``a`` and ``b``)."""
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):  # two numbers: float32 (or int64) tensors
+        device = condition.device if isinstance(condition, Tensor) else None
+        a = Tensor(a, device=device)
+    condition = condition.data if isinstance(condition, Tensor) else condition
+    if not isinstance(a, Tensor):
+        a = b._operand(a)
+    if not isinstance(b, Tensor):
+        b = a._operand(b)
+    return Where.apply(a, b, condition=condition)
 
 
 class Clip(Function):

@@ -1,8 +1,16 @@
-"""Matrix multiplication, and the affine map of a linear layer."""
+"""Matrix multiplication, and the affine map of a linear layer.
+
+Example:
+    >>> import tinygrad_rnn as tg
+    >>> x, weight, bias = tg.ones(5, 3), tg.ones(2, 3), tg.zeros(2)
+    >>> linear(x, weight, bias).shape                       # weight: (out_features, in_features)
+    (5, 2)
+"""
 
 from __future__ import annotations
 
 from ..function import Function
+from ..tensor import Tensor
 from .arithmetic import broadcast_shape
 
 
@@ -90,6 +98,12 @@ class Linear(Function):
         grad_w = grad_rows.mT @ rows if need_w else None
         grad_b = grad if need_b and need_b[0] else None  # dL/dy: the engine sums it to b's shape
         return grad_x, grad_w, grad_b
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``x @ weight.T + bias`` as one :class:`Linear` op; ``weight`` is (out_features, in_features), as in PyTorch."""
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return Linear.apply(*inputs)
 
 
 def _check_broadcasts_to(bias_shape: tuple, output_shape: tuple, out_features: int) -> None:

@@ -1,13 +1,22 @@
 """Ops that move, select or join elements without arithmetic: their backward routes the
-gradient back to where each element came from."""
+gradient back to where each element came from.
+
+Example:
+    >>> import tinygrad_rnn as tg
+    >>> a, b = tg.ones(2, 3), tg.zeros(2, 3)
+    >>> cat([a, b]).shape, stack([a, b]).shape, stack([a, b], axis=-1).shape
+    ((4, 3), (2, 2, 3), (2, 3, 2))
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from .. import backend as _backend
 from ..autograd import SparseGrad
 from ..function import Function
+from ..tensor import Tensor
 from .reduce import normalize_axis
 
 
@@ -204,3 +213,18 @@ class Cat(Function):
             grads.append(grad[(*before, slice(start, start + n), ...)])  # `...`: the standard needs every axis
             start += n
         return tuple(grads)
+
+
+def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis (one :class:`Cat` op)."""
+    if not tensors:
+        raise ValueError("cat: got no tensors to join; pass a non-empty list of tensors, e.g. cat([a, b])")
+    return Cat.apply(*tensors, axis=axis)
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along a new axis: each gets a new axis of size 1 there, then one :class:`Cat`."""
+    if not tensors:
+        raise ValueError("stack: got no tensors to stack; pass a non-empty list of tensors, e.g. stack([a, b])")
+    axis = normalize_axis("stack", axis, tensors[0].ndim + 1)  # the new axis can also go last
+    return cat([t.unsqueeze(axis) for t in tensors], axis=axis)
