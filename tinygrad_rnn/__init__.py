@@ -12,7 +12,12 @@ Example:
     (1, 1)
 """
 
-from . import autograd, backend, bptt, nn, ops, optim, viz
+# The core first, from tensor.py, which closes the core's import cycle (see the end of tensor.py);
+# then the layers above it, each importing only those below: core -> nn -> {optim, bptt, viz} -> cli.
+from .tensor import Tensor  # noqa: I001  (first, not in sorted order)
+from . import autograd, backend, ops
+from . import nn
+from . import bptt, optim, viz
 from .anomaly import AnomalyError, detect_anomaly
 from .autograd import walk
 from .backend import DeviceError, manual_seed
@@ -22,7 +27,6 @@ from .gradcheck import GradcheckError, gradcheck
 from .ops import cat, linear, stack, where
 from .scope import current_scope, scope
 from .serialization import load, save
-from .tensor import Tensor
 
 float32 = "float32"
 float64 = "float64"

@@ -9,7 +9,7 @@ An op is a subclass of :class:`Function` with two methods side by side:
   order (``None`` for an input that needs no gradient; ``self.needs_input_grad`` tells which).
 
 A gradient may have the output's broadcast shape: the engine sums it back to the input's shape
-in one place (:func:`tinygrad_rnn.autograd.unbroadcast`), so no op has to.
+in one place (:func:`tinygrad_rnn.shape_rules.unbroadcast`), so no op has to.
 
 ``MyOp.apply(*tensors, **params)`` runs forward and, when gradients are wanted, records the
 instance as the output's ``grad_fn``: the instance *is* the backward context.
@@ -40,6 +40,7 @@ from typing import Any
 from . import anomaly as _anomaly
 from . import backend as _backend
 from . import scope as _scope
+from .tensor import Tensor  # tensor.py imports this module at its end: see there
 
 _grad_enabled = True
 
@@ -170,6 +171,3 @@ def _common_dtype(op: str, inputs: tuple, backend: Any) -> list:
     target = backend.dtype(float_names.pop())
     xp = backend.xp
     return [t.data if t.data.dtype == target else xp.astype(t.data, target) for t in inputs]
-
-
-from .tensor import Tensor  # noqa: E402  (tensor.py imports the ops, which import this module)

@@ -1,7 +1,7 @@
 """Elementwise ops of two (or three) operands, with NumPy broadcasting.
 
 Each backward returns gradients in the broadcast output shape; the engine sums them back to each
-operand's shape (``autograd.unbroadcast``).
+operand's shape (:func:`~tinygrad_rnn.shape_rules.unbroadcast`).
 
 Example:
     >>> import tinygrad_rnn as tg
@@ -16,25 +16,8 @@ from typing import Any
 
 from ..backend import DEFAULT_FLOAT, dtype_name
 from ..function import Function
+from ..shape_rules import broadcast_shape
 from ..tensor import Tensor
-
-
-def broadcast_shape(op: str, *shapes: tuple) -> tuple:
-    """The broadcast result shape, or a ValueError naming the op, the shapes and the axis."""
-    ndim = max(len(s) for s in shapes)
-    padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
-    result = []
-    for axis, sizes in enumerate(zip(*padded)):
-        sizes_not_one = {n for n in sizes if n != 1}
-        if len(sizes_not_one) > 1:
-            listed = " and ".join(str(tuple(s)) for s in shapes)
-            raise ValueError(
-                f"{op}: shapes {listed} cannot be broadcast: axis {axis - ndim} has sizes "
-                f"{' vs '.join(str(p[axis]) for p in padded)} (sizes must match or be 1); "
-                "reshape or unsqueeze one operand"
-            )
-        result.append(sizes_not_one.pop() if sizes_not_one else 1)
-    return tuple(result)
 
 
 class Binary(Function):

@@ -10,8 +10,8 @@ Example:
 from __future__ import annotations
 
 from ..function import Function
+from ..shape_rules import broadcast_shape
 from ..tensor import Tensor
-from .arithmetic import broadcast_shape
 
 
 class MatMul(Function):

@@ -16,8 +16,8 @@ from collections.abc import Sequence
 from .. import backend as _backend
 from ..autograd import SparseGrad
 from ..function import Function
+from ..shape_rules import broadcast_shape, normalize_axis
 from ..tensor import Tensor
-from .reduce import normalize_axis
 
 
 class Reshape(Function):
@@ -60,8 +60,6 @@ class Expand(Function):
     """y = x broadcast to ``shape``;  dL/dx = dL/dy summed over the copies (done by the engine)"""
 
     def forward(self, x, shape):
-        from .arithmetic import broadcast_shape
-
         if broadcast_shape(self.name, x.shape, shape) != tuple(shape):
             raise ValueError(f"expand: cannot expand shape {tuple(x.shape)} to {tuple(shape)}")
         return self.xp.broadcast_to(x, shape)
