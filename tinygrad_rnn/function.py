@@ -8,6 +8,16 @@ An op is a subclass of :class:`Function` with two methods side by side:
 * ``backward(self, grad)`` receives dL/d(output) and returns dL/d(input) for every input, in
   order (``None`` for an input that needs no gradient; ``self.needs_input_grad`` tells which).
 
+One rule for what forward keeps for backward, by kind:
+
+* **arrays** (inputs, outputs, intermediate results, index arrays) go through
+  ``self.save_for_backward(...)`` and come back as ``self.saved``: the engine frees them after
+  backward (unless ``retain_graph=True``), so a finished graph holds no array memory;
+* **Python metadata** (shapes, axes, slices, dtypes, flags, numbers) goes on attributes of the op
+  (``self.input_shape = x.shape``): small, and kept with the graph's structure.
+
+An op that needs no arrays (``Reshape``, ``Pad``, ``Sum``) never calls ``save_for_backward``.
+
 A gradient may have the output's broadcast shape: the engine sums it back to the input's shape
 in one place (:func:`tinygrad_rnn.shape_rules.unbroadcast`), so no op has to.
 

@@ -87,11 +87,13 @@ class FusedRecurrence(Function):
             for k, part in enumerate(new):
                 states[t + write, :, _block(k, size)] = part
             state = new
-        self.save_for_backward(equations, caches, states, weight_hh, read, has_bias, valid)
+        self.save_for_backward(caches, states, weight_hh, valid)
+        self.equations, self.read, self.has_bias = equations, read, has_bias
         return states
 
     def backward(self, grad):
-        equations, caches, states, weight_hh, read, has_bias, valid = self.saved
+        caches, states, weight_hh, valid = self.saved
+        equations, read = self.equations, self.read
         xp = self.xp
         steps, batch = states.shape[0] - 1, states.shape[1]
         rows, size = weight_hh.shape
@@ -127,7 +129,7 @@ class FusedRecurrence(Function):
         stacked = xp.reshape(d_h_proj_all, (steps * batch, rows))
         h_read = states[read : steps + read, :, :size]  # the h each step read, in time order
         grad_weight = stacked.mT @ xp.reshape(h_read, (steps * batch, size))  # sum_t dz_t^T h_{t-1}
-        grad_bias = (xp.sum(stacked, axis=0),) if has_bias else ()
+        grad_bias = (xp.sum(stacked, axis=0),) if self.has_bias else ()
         return (d_x_proj_all, grad_weight, *grad_bias, *d_state)
 
 

@@ -184,14 +184,15 @@ class Clip(Function):
     """y = min(max(x, low), high);  dL/dx = dL/dy where low <= x <= high, else 0"""
 
     def forward(self, x, low, high):
-        self.save_for_backward(x, low, high)
+        self.save_for_backward(x)
+        self.low, self.high = low, high  # numbers (or None)
         return self.xp.clip(x, low, high)
 
     def backward(self, grad):
-        x, low, high = self.saved
+        (x,) = self.saved
         inside = self.xp.ones(x.shape, dtype=self.xp.bool)
-        if low is not None:
-            inside = inside & (x >= low)
-        if high is not None:
-            inside = inside & (x <= high)
+        if self.low is not None:
+            inside = inside & (x >= self.low)
+        if self.high is not None:
+            inside = inside & (x <= self.high)
         return (grad * self.xp.astype(inside, grad.dtype),)

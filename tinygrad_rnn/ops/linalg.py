@@ -76,7 +76,8 @@ class Linear(Function):
                 f"must equal the weight's second (weight is (out_features, in_features))"
             )
         rows = _as_rows(self.xp, x)  # every leading axis is a batch axis: one 2-D matmul
-        self.save_for_backward(rows, weight, x.shape)
+        self.save_for_backward(rows, weight)
+        self.input_shape = x.shape
         y = rows @ weight.mT
         if x.ndim != 2:
             y = self.xp.reshape(y, (*x.shape[:-1], weight.shape[0]))
@@ -87,14 +88,14 @@ class Linear(Function):
         return y
 
     def backward(self, grad):
-        rows, weight, x_shape = self.saved
+        rows, weight = self.saved
         xp = self.xp
         need_x, need_w, *need_b = self.needs_input_grad
         grad_rows = _as_rows(xp, grad)
         grad_x = None
         if need_x:
             grad_x = grad_rows @ weight
-            grad_x = grad_x if len(x_shape) == 2 else xp.reshape(grad_x, x_shape)
+            grad_x = grad_x if len(self.input_shape) == 2 else xp.reshape(grad_x, self.input_shape)
         grad_w = grad_rows.mT @ rows if need_w else None
         grad_b = grad if need_b and need_b[0] else None  # dL/dy: the engine sums it to b's shape
         return grad_x, grad_w, grad_b
