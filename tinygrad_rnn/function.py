@@ -14,7 +14,9 @@ One rule for what forward keeps for backward, by kind:
   ``self.save_for_backward(...)`` and come back as ``self.saved``: the engine frees them after
   backward (unless ``retain_graph=True``), so a finished graph holds no array memory;
 * **Python metadata** (shapes, axes, slices, dtypes, flags, numbers) goes on attributes of the op
-  (``self.input_shape = x.shape``): small, and kept with the graph's structure.
+  (``self.input_shape = x.shape``): small, and kept with the graph's structure, where pictures
+  read it after backward. An index is metadata even when it holds integer arrays (``x[idx]``'s
+  key: the picture writes ``x[idx(3,)]``).
 
 An op that needs no arrays (``Reshape``, ``Pad``, ``Sum``) never calls ``save_for_backward``.
 

@@ -77,22 +77,20 @@ class GetItem(Function):
         if all(type(k) in _BASIC_INDEX for k in key):  # ints and slices: the common case, taken fast
             if Ellipsis not in key:
                 key = (*key, Ellipsis)  # the standard asks for every axis to be indexed
-            self.save_for_backward(key)
-            self.advanced, self.inner_shape = False, None
+            self.key, self.advanced, self.inner_shape = key, False, None
             return self.index(x, key)
         key = self.index_arrays(x, key)
         if sum(k is not None and k is not Ellipsis for k in key) < x.ndim and not any(k is Ellipsis for k in key):
             key = (*key, Ellipsis)  # the standard asks for every axis to be indexed
         self.advanced = any(hasattr(k, "shape") for k in key)
         # None inserts new axes in y; the gradient buffer of x has none, so drop them there.
-        grad_key = tuple(k for k in key if k is not None)
-        self.save_for_backward(grad_key)  # it may hold index arrays: saved, so freed after backward
-        split = _backend.split_array_index(grad_key, x.ndim)
+        self.key = tuple(k for k in key if k is not None)  # metadata, index arrays too: pictures show it
+        split = _backend.split_array_index(self.key, x.ndim)
         if split is not None:
             y = self.take(x, *split)
-            self.inner_shape = None if len(grad_key) == len(key) else y.shape
+            self.inner_shape = None if len(self.key) == len(key) else y.shape
             return y if self.inner_shape is None else y[_new_axes(key)]
-        self.inner_shape = None if len(grad_key) == len(key) else x[grad_key].shape
+        self.inner_shape = None if len(self.key) == len(key) else x[self.key].shape
         return self.index(x, key)
 
     def index(self, x, key):
@@ -144,10 +142,9 @@ class GetItem(Function):
         return xp.where(k < 0, k + n, k)
 
     def backward(self, grad):
-        (key,) = self.saved
         if self.inner_shape is not None:
             grad = self.xp.reshape(grad, self.inner_shape)
-        return (SparseGrad(key, grad, self.advanced),)
+        return (SparseGrad(self.key, grad, self.advanced),)
 
 
 _BASIC_INDEX = (int, slice, type(Ellipsis))
