@@ -144,7 +144,8 @@ def reference_bptt(
         per_step["W_hh"][t] = d_h_proj.T @ h_prev[t]
         per_step["b_hh"][t] = d_h_proj.sum(axis=0)
         dx[t] = d_x_proj @ weights.W_ih
-        d_state = (direct[0] + d_h_proj @ weights.W_hh, *direct[1:])
+        d_h = d_h_proj @ weights.W_hh  # + what reaches h_{t-1} directly (None: nothing)
+        d_state = (d_h if direct[0] is None else d_h + direct[0], *direct[1:])
     grads = Gradients(
         **per_step,
         x=dx,

@@ -35,7 +35,9 @@ GATES: dict[str, tuple[str, ...]] = {"rnn": ("h",), "lstm": ("i", "f", "g", "o")
 
 
 def sigmoid(a: np.ndarray, xp=np) -> np.ndarray:
-    return 1.0 / (1.0 + xp.exp(-a))
+    """1 / (1 + e^-a), written through tanh as the engine's sigmoid op is: e^-a cannot overflow
+    (an input of -200 gives 0 with no warning) and the fused and composite paths agree."""
+    return 0.5 * xp.tanh(0.5 * a) + 0.5
 
 
 def split_blocks(a: np.ndarray, blocks: int) -> list:
@@ -53,12 +55,16 @@ def gates_of(cell: str) -> tuple[str, ...]:
 # --- the cells: forward equations beside backward equations -----------------------------------
 # step(x_proj, h_proj, state) -> (new_state, cache);  state is (h,) or, for the LSTM, (h, c).
 # step_back(d_new_state, cache, hook) -> (d_x_proj, d_h_proj, d_state_direct), where
-# d_state_direct is the part of dL/d(previous state) that does not pass through h_proj.
+# d_state_direct is the part of dL/d(previous state) that does not pass through h_proj, one entry
+# per state (None where there is none: h in the RNN and the LSTM).
 # ``xp`` is the array library (NumPy for the reference; the fused layers pass their backend's).
 
 
 class Equations:
-    """What the cells' equations share: the array library ``xp``."""
+    """What the cells' equations share: the array library ``xp``, and the cell's ``name`` (that of
+    its :class:`~tinygrad_rnn.nn.cells.Recurrence`: ``rnn_tanh``, ``rnn_relu``, ``lstm``, ``gru``)."""
+
+    name = ""
 
     def __init__(self, xp=np):
         self.xp = xp
@@ -72,6 +78,7 @@ class RNNEquations(Equations):
             raise ValueError(f"reference_bptt: nonlinearity must be 'tanh' or 'relu', got {nonlinearity!r}")
         super().__init__(xp)
         self.nonlinearity = nonlinearity
+        self.name = f"rnn_{nonlinearity}"
 
     def step(self, x_proj, h_proj, state):
         xp = self.xp
@@ -86,12 +93,14 @@ class RNNEquations(Equations):
         a, h = cache
         # tanh'(a) = 1 - h^2;  relu'(a) = 1 where a > 0
         da = hook("h", dh * (1 - h * h) if self.nonlinearity == "tanh" else self.xp.where(a > 0, dh, 0 * dh))
-        return da, da, (0.0,)
+        return da, da, (None,)
 
 
 class LSTMEquations(Equations):
     """i, f, o = sigmoid(.), g = tanh(.) of the blocks of x_proj + h_proj;
     c' = f*c + i*g;  h' = o*tanh(c')."""
+
+    name = "lstm"
 
     def step(self, x_proj, h_proj, state):
         xp = self.xp
@@ -117,13 +126,15 @@ class LSTMEquations(Equations):
             ],
             axis=1,
         )
-        return da, da, (0.0, dc * f)  # dL/dc = dc' * f
+        return da, da, (None, dc * f)  # dL/dc = dc' * f
 
 
 class GRUEquations(Equations):
     """r, z = sigmoid(.) of the r, z blocks of x_proj + h_proj;
     n = tanh(x_proj_n + r * h_proj_n)  (the reset gate scales h W_hn^T + b_hn, as in PyTorch);
     h' = (1 - z)*n + z*h."""
+
+    name = "gru"
 
     def step(self, x_proj, h_proj, state):
         xp = self.xp

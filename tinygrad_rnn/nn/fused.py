@@ -66,6 +66,7 @@ class FusedRecurrence(Function):
     """
 
     def forward(self, projections, weight_hh, *rest, equations: Equations, reverse: bool, has_bias: bool, valid=None):
+        self.name = f"fused_{equations.name}"  # this recurrence's op: fused_lstm, fused_gru, ...
         xp = self.xp
         bias_hh = rest[0] if has_bias else None
         state = tuple(rest[1:] if has_bias else rest)
@@ -118,9 +119,9 @@ class FusedRecurrence(Function):
                     d_h_proj_all = xp.empty((steps, batch, rows), dtype=grad.dtype)
                 d_h_proj_all[t, ...] = d_h_proj
             # dL/d(state before step t): through h_proj, along the cell's direct paths (the GRU's z * dh'
-            # to h, the LSTM's f * dc' to c; 0.0 where there is none), and from outside (the row read)
+            # to h, the LSTM's f * dc' to c; None where there is none), and from outside (the row read)
             d_h = d_h_proj @ weight_hh
-            if not isinstance(direct[0], float):
+            if direct[0] is not None:
                 d_h += direct[0]
             d_state = tuple(d + outside for d, outside in zip((d_h, *direct[1:]), parts(grad[t + read, ...])))
             if valid is not None:
@@ -141,18 +142,19 @@ def fused_unroll(
     bias_hh: Tensor | None,
     reverse: bool = False,
     valid: Any = None,
+    weight_hr: Tensor | None = None,
 ) -> tuple[Tensor, State]:
-    """What :func:`tinygrad_rnn.nn.rnn.unroll` computes, as one :class:`FusedRecurrence` op.
-
-    Returns the outputs (T, B, H) (zero past a sequence's end) and the final state (tensors (B, H)).
+    """What :func:`tinygrad_rnn.nn.rnn.unroll` computes, as one :class:`FusedRecurrence` op; the
+    same arguments and results: the outputs (T, B, H) (zero past a sequence's end) and the final
+    state (tensors (B, H)). An LSTM's output projection ``weight_hr`` is not supported here.
     """
+    if weight_hr is not None:
+        raise NotImplementedError("fused_unroll: an LSTM's proj_size (weight_hr) needs the default path (fused=False)")
     cell, _, nonlinearity = recurrence.name.partition("_")
     equations = equations_of(cell, nonlinearity or "tanh", projections.xp)
     inputs = (projections, weight_hh) + ((bias_hh,) if bias_hh is not None else ()) + tuple(state)
     has_bias = bias_hh is not None
     states = FusedRecurrence.apply(*inputs, equations=equations, reverse=reverse, has_bias=has_bias, valid=valid)
-    if states.grad_fn is not None:
-        states.grad_fn.name = f"fused_{recurrence.name}"
     steps, size, count = projections.shape[0], state[0].shape[-1], len(state)
     written = slice(0, steps) if reverse else slice(1, steps + 1)  # the rows after each step, in time order
     outputs = states[written] if count == 1 else states[written, :, :size]
