@@ -1,4 +1,4 @@
-"""Shared fixtures: the backends every backend-neutral test runs on."""
+"""Shared fixtures: the backends every backend-neutral test runs on, and PyTorch for the comparisons."""
 
 import numpy as np
 import pytest
@@ -29,6 +29,12 @@ def device(request):
     if request.param == "array_api_strict":
         pytest.importorskip("array_api_strict")
     return request.param
+
+
+@pytest.fixture
+def torch():
+    """PyTorch, for the tests that compare against it; they skip cleanly where it is not installed."""
+    return pytest.importorskip("torch")
 
 
 @pytest.fixture(autouse=True)

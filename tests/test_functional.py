@@ -12,11 +12,6 @@ TOLERANCE = {"float32": {"rtol": 1e-5, "atol": 1e-6}, "float64": {"rtol": 1e-10,
 DTYPES = ["float32", "float64"]
 
 
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch")
-
-
 def assert_close(ours, theirs, dtype):
     np.testing.assert_allclose(ours, theirs, **TOLERANCE[dtype])
 

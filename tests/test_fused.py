@@ -1,6 +1,7 @@
 """nn.fused: the opt-in one-op-per-layer path gives the composite path's numbers, every option."""
 
 import itertools
+import warnings
 
 import numpy as np
 import pytest
@@ -122,3 +123,16 @@ def test_fused_backward_twice_with_retain_graph(kind):
     once = layer.weight_hh_l0.grad.numpy().copy()
     loss.backward()
     np.testing.assert_allclose(layer.weight_hh_l0.grad.numpy(), 2 * once, rtol=1e-12)
+
+
+@pytest.mark.parametrize("fused", [False, True])
+@pytest.mark.parametrize("kind", ["lstm", "gru"])
+def test_saturated_gates_warn_on_neither_path(kind, fused):
+    """Inputs of -200 drive every sigmoid to 0: no overflow warning (under -W error) on either path."""
+    cls, extra = KINDS[kind]
+    layer = cls(INPUT, HIDDEN, fused=fused, **extra)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        output, _ = layer(tg.full((STEPS, BATCH, INPUT), -200.0))
+        output.sum().backward()
+    assert np.isfinite(output.numpy()).all() and np.isfinite(layer.weight_hh_l0.grad.numpy()).all()

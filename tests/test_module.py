@@ -10,11 +10,6 @@ import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor, nn
 
 
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch")
-
-
 def build(model, library):
     """Nested modules of every kind: a Sequential, a ModuleList, a plain child, a child of a child."""
     model.embed = library.Embedding(7, 4)

@@ -12,11 +12,6 @@ from tinygrad_rnn.nn import init
 TOLERANCE = {"float32": {"rtol": 1e-5, "atol": 1e-6}, "float64": {"rtol": 1e-10, "atol": 1e-12}}
 
 
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch")
-
-
 def copy_torch_weights(ours, theirs):
     """Load the torch module's parameters into ours, through the state dict of plain arrays."""
     ours.load_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()})

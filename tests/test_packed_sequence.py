@@ -19,11 +19,6 @@ INPUT, HIDDEN, STEPS = 3, 4, 6
 LAYERS = {"rnn": nn.RNN, "lstm": nn.LSTM, "gru": nn.GRU}
 
 
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch")
-
-
 def padded_batch(lengths, batch_first=False, trailing=(INPUT,), seed=0):
     x = np.random.default_rng(seed).standard_normal((STEPS, len(lengths), *trailing))
     for b, length in enumerate(lengths):

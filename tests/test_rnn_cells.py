@@ -18,11 +18,6 @@ TOLERANCE = {"float32": 1e-5, "float64": 1e-10}
 INPUT, HIDDEN = 3, 4
 
 
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch")
-
-
 def as_tuple(state):
     return tuple(state) if isinstance(state, tuple) else (state,)
 

@@ -21,11 +21,6 @@ TOLERANCE = {"float32": 1e-5, "float64": 1e-10}
 INPUT, HIDDEN, STEPS = 3, 4, 5  # input_size != hidden_size on purpose
 
 
-@pytest.fixture
-def torch():
-    return pytest.importorskip("torch")
-
-
 def make_ours(kind, dtype="float32", **options):
     name, extra = KINDS[kind]
     return getattr(nn, name)(INPUT, HIDDEN, dtype=dtype, **extra, **options)

@@ -12,17 +12,21 @@ Example:
     (1, 1)
 """
 
-from . import autograd, backend, bptt, ops, optim, viz
+# The core first, from tensor.py, which closes the core's import cycle (see the end of tensor.py);
+# then the layers above it, each importing only those below: core -> nn -> {optim, bptt, viz} -> cli.
+from .tensor import Tensor  # noqa: I001  (first, not in sorted order)
+from . import autograd, backend, ops
+from . import nn
+from . import bptt, optim, viz
 from .anomaly import AnomalyError, detect_anomaly
 from .autograd import walk
 from .backend import DeviceError, manual_seed
 from .creation import arange, eye, full, ones, ones_like, rand, randn, zeros, zeros_like
 from .function import Function, is_grad_enabled, no_grad
-from .functions import cat, linear, stack, where
 from .gradcheck import GradcheckError, gradcheck
+from .ops import cat, linear, stack, where
 from .scope import current_scope, scope
 from .serialization import load, save
-from .tensor import Tensor
 
 float32 = "float32"
 float64 = "float64"
@@ -52,6 +56,7 @@ __all__ = [
     "is_grad_enabled",
     "linear",
     "load",
+    "nn",
     "manual_seed",
     "no_grad",
     "ones",

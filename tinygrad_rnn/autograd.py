@@ -34,6 +34,8 @@ from contextlib import contextmanager
 from typing import Any
 
 from . import anomaly as _anomaly
+from .shape_rules import unbroadcast
+from .tensor import Tensor  # tensor.py imports this module at its end: see there
 
 
 @contextmanager
@@ -69,23 +71,6 @@ class SparseGrad:
         self.index = index  # a tuple usable as ``buffer[index]``
         self.values = values
         self.advanced = advanced  # integer-array index: repeated indices must add up
-
-
-def unbroadcast(grad: Any, shape: tuple, xp: Any) -> Any:
-    """Sum a gradient of a broadcast result back to the operand's ``shape``.
-
-    Broadcasting copies an operand along new leading axes and along axes of size 1; the
-    gradient of a copy is the sum over the copies.
-    """
-    if grad.shape == shape:
-        return grad
-    extra = grad.ndim - len(shape)
-    if extra:
-        grad = xp.sum(grad, axis=tuple(range(extra)))
-    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
-    if stretched:
-        grad = xp.sum(grad, axis=stretched, keepdims=True)
-    return xp.reshape(grad, shape)
 
 
 def topological_order(*roots: Any, only_requires_grad: bool = True) -> list:
@@ -227,8 +212,6 @@ def _dense(g: Any, tensor: Any, xp: Any) -> Any:
 
 def _store_grad(tensor: Any, g: Any, is_owned: bool) -> None:
     """Add the finished gradient into ``tensor.grad`` (leaves and ``retain_grad()`` tensors)."""
-    from .tensor import Tensor
-
     if tensor.grad is None:
         if not is_owned:  # never let two .grad tensors share (alias) one array
             g = tensor._backend.xp.asarray(g, copy=True)

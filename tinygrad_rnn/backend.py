@@ -251,5 +251,17 @@ def dtype_name(dtype: Any) -> str:
     return name
 
 
+def same_dtype(a: Any, b: Any) -> bool:
+    """Whether two tensors or arrays (of any backends) have the same dtype, compared by name:
+    the one dtype check every "must match" error of the library makes.
+
+    Example:
+        >>> import numpy as np
+        >>> same_dtype(np.zeros(2, np.float32), np.ones(3, np.float32)), same_dtype(np.zeros(2), np.zeros(2, "f4"))
+        (True, False)
+    """
+    return dtype_name(a.dtype) == dtype_name(b.dtype)
+
+
 def is_float(dtype: Any) -> bool:
     return dtype_name(dtype) in FLOAT_DTYPES

@@ -8,8 +8,20 @@ An op is a subclass of :class:`Function` with two methods side by side:
 * ``backward(self, grad)`` receives dL/d(output) and returns dL/d(input) for every input, in
   order (``None`` for an input that needs no gradient; ``self.needs_input_grad`` tells which).
 
+One rule for what forward keeps for backward, by kind:
+
+* **arrays** (inputs, outputs, intermediate results, index arrays) go through
+  ``self.save_for_backward(...)`` and come back as ``self.saved``: the engine frees them after
+  backward (unless ``retain_graph=True``), so a finished graph holds no array memory;
+* **Python metadata** (shapes, axes, slices, dtypes, flags, numbers) goes on attributes of the op
+  (``self.input_shape = x.shape``): small, and kept with the graph's structure, where pictures
+  read it after backward. An index is metadata even when it holds integer arrays (``x[idx]``'s
+  key: the picture writes ``x[idx(3,)]``).
+
+An op that needs no arrays (``Reshape``, ``Pad``, ``Sum``) never calls ``save_for_backward``.
+
 A gradient may have the output's broadcast shape: the engine sums it back to the input's shape
-in one place (:func:`tinygrad_rnn.autograd.unbroadcast`), so no op has to.
+in one place (:func:`tinygrad_rnn.shape_rules.unbroadcast`), so no op has to.
 
 ``MyOp.apply(*tensors, **params)`` runs forward and, when gradients are wanted, records the
 instance as the output's ``grad_fn``: the instance *is* the backward context.
@@ -40,6 +52,7 @@ from typing import Any
 from . import anomaly as _anomaly
 from . import backend as _backend
 from . import scope as _scope
+from .tensor import Tensor  # tensor.py imports this module at its end: see there
 
 _grad_enabled = True
 
@@ -170,6 +183,3 @@ def _common_dtype(op: str, inputs: tuple, backend: Any) -> list:
     target = backend.dtype(float_names.pop())
     xp = backend.xp
     return [t.data if t.data.dtype == target else xp.astype(t.data, target) for t in inputs]
-
-
-from .tensor import Tensor  # noqa: E402  (tensor.py imports the ops, which import this module)

@@ -24,7 +24,6 @@ from typing import Any
 
 import numpy as np
 
-from . import autograd
 from . import backend as _backend
 from . import scope as _scope
 
@@ -563,5 +562,10 @@ def _from_python(data: Any) -> np.ndarray:
     return array
 
 
-from . import ops  # noqa: E402  (the ops import Function, which imports Tensor)
+# --- the one place the import cycle is closed -------------------------------------------------
+# Tensor's methods call the ops and the engine, and those make Tensors: tensor -> ops -> function
+# -> tensor, and tensor -> autograd -> tensor. The cycle is broken here, and only here: this module
+# imports them at its end, once class Tensor exists, so function.py, autograd.py and ops/ import
+# Tensor at their top like any other name. (tinygrad_rnn/__init__.py imports this module first.)
+from . import autograd, ops  # noqa: E402
 from .function import operand_arrays  # noqa: E402

@@ -30,10 +30,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .. import nn
+from ..nn.cell_equations import GATES
 from ..scope import scope
 from ..tensor import Tensor
 from .contributions import contributions
-from .reference import GATES, PARAMS, GateHook, Weights, reference_bptt
+from .reference import PARAMS, GateHook, Weights, reference_bptt
 
 #: the nn cells' parameter names, in the order of reference.PARAMS
 ENGINE_NAMES = ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
@@ -117,8 +119,6 @@ def check_bptt(
         on_gate_grad: passed to :func:`~tinygrad_rnn.bptt.reference.reference_bptt`, e.g. to
             inject an error into one gate of the reference and watch it being found.
     """
-    from .. import nn
-
     if cell not in GATES:
         raise ValueError(f"check_bptt: unknown cell {cell!r}; choose one of {sorted(GATES)}")
     rng = np.random.default_rng(seed)

@@ -29,7 +29,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import backend as _backend
-from ..functions import linear, where
+from ..ops import linear, where
 from ..tensor import Tensor
 
 __all__ = [
@@ -464,7 +464,7 @@ def _same_shape_target(name: str, input: Tensor, target: Any) -> Tensor:
             f"{name}: target shape {target.shape} differs from input shape {input.shape}; they must be equal "
             "(no broadcasting: a mismatch is almost always a bug; reshape or squeeze one of them)"
         )
-    if _backend.dtype_name(target.dtype) != _backend.dtype_name(input.dtype):
+    if not _backend.same_dtype(target, input):
         raise TypeError(
             f"{name}: target has dtype {_backend.dtype_name(target.dtype)} and shape {target.shape}, the input "
             f"{_backend.dtype_name(input.dtype)}; the target must have the input's dtype (use .float() or .double())"
@@ -504,7 +504,7 @@ def _float_weight(name: str, what: str, weight: Any, like: Tensor, shape: tuple 
     weight = _constant(name, what, weight, like)
     if shape is not None and weight.shape != shape:
         raise ValueError(f"{name}: {what} must have shape {shape} (one value per class), got {weight.shape}")
-    if _backend.dtype_name(weight.dtype) != _backend.dtype_name(like.dtype):
+    if not _backend.same_dtype(weight, like):
         raise TypeError(
             f"{name}: {what} has dtype {_backend.dtype_name(weight.dtype)} but the input has "
             f"{_backend.dtype_name(like.dtype)}; convert one with .float() or .double()"

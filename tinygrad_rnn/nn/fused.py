@@ -4,10 +4,10 @@ By default (``fused=False``) a layer records every step's ops and backpropagatio
 is the engine's generic backward over the unrolled graph. With ``nn.RNN(..., fused=True)`` (and
 likewise LSTM, GRU) each layer and direction records one :class:`FusedRecurrence` op instead,
 whose backward is BPTT written by hand, with the hand-written cell equations of
-:mod:`tinygrad_rnn.bptt.reference` (the same functions the reference BPTT runs; nothing is
-written twice). It computes what the composite path computes (tests/test_fused.py checks outputs,
-states and every gradient against it) and is faster because it groups work as a hand-written
-NumPy BPTT does:
+:mod:`tinygrad_rnn.nn.cell_equations` (the same functions the reference BPTT of
+:mod:`tinygrad_rnn.bptt.reference` runs; nothing is written twice). It computes what the
+composite path computes (tests/test_fused.py checks outputs, states and every gradient against
+it) and is faster because it groups work as a hand-written NumPy BPTT does:
 
 * the recurrent weight's gradient over all steps is ONE matmul of the stacked per-step terms,
   dL/dW_hh = sum_t dz_t^T h_{t-1} = [dz_1; ...; dz_T]^T [h_0; ...; h_{T-1}];
@@ -31,10 +31,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..bptt.reference import Equations, equations_of
 from ..function import Function
-from ..functions import where
+from ..ops import where
 from ..tensor import Tensor
+from .cell_equations import Equations, equations_of
 from .cells import Recurrence, State
 
 
@@ -66,6 +66,7 @@ class FusedRecurrence(Function):
     """
 
     def forward(self, projections, weight_hh, *rest, equations: Equations, reverse: bool, has_bias: bool, valid=None):
+        self.name = f"fused_{equations.name}"  # this recurrence's op: fused_lstm, fused_gru, ...
         xp = self.xp
         bias_hh = rest[0] if has_bias else None
         state = tuple(rest[1:] if has_bias else rest)
@@ -87,11 +88,13 @@ class FusedRecurrence(Function):
             for k, part in enumerate(new):
                 states[t + write, :, _block(k, size)] = part
             state = new
-        self.save_for_backward(equations, caches, states, weight_hh, read, has_bias, valid)
+        self.save_for_backward(caches, states, weight_hh, valid)
+        self.equations, self.read, self.has_bias = equations, read, has_bias
         return states
 
     def backward(self, grad):
-        equations, caches, states, weight_hh, read, has_bias, valid = self.saved
+        caches, states, weight_hh, valid = self.saved
+        equations, read = self.equations, self.read
         xp = self.xp
         steps, batch = states.shape[0] - 1, states.shape[1]
         rows, size = weight_hh.shape
@@ -116,9 +119,9 @@ class FusedRecurrence(Function):
                     d_h_proj_all = xp.empty((steps, batch, rows), dtype=grad.dtype)
                 d_h_proj_all[t, ...] = d_h_proj
             # dL/d(state before step t): through h_proj, along the cell's direct paths (the GRU's z * dh'
-            # to h, the LSTM's f * dc' to c; 0.0 where there is none), and from outside (the row read)
+            # to h, the LSTM's f * dc' to c; None where there is none), and from outside (the row read)
             d_h = d_h_proj @ weight_hh
-            if not isinstance(direct[0], float):
+            if direct[0] is not None:
                 d_h += direct[0]
             d_state = tuple(d + outside for d, outside in zip((d_h, *direct[1:]), parts(grad[t + read, ...])))
             if valid is not None:
@@ -127,7 +130,7 @@ class FusedRecurrence(Function):
         stacked = xp.reshape(d_h_proj_all, (steps * batch, rows))
         h_read = states[read : steps + read, :, :size]  # the h each step read, in time order
         grad_weight = stacked.mT @ xp.reshape(h_read, (steps * batch, size))  # sum_t dz_t^T h_{t-1}
-        grad_bias = (xp.sum(stacked, axis=0),) if has_bias else ()
+        grad_bias = (xp.sum(stacked, axis=0),) if self.has_bias else ()
         return (d_x_proj_all, grad_weight, *grad_bias, *d_state)
 
 
@@ -139,18 +142,19 @@ def fused_unroll(
     bias_hh: Tensor | None,
     reverse: bool = False,
     valid: Any = None,
+    weight_hr: Tensor | None = None,
 ) -> tuple[Tensor, State]:
-    """What :func:`tinygrad_rnn.nn.rnn.unroll` computes, as one :class:`FusedRecurrence` op.
-
-    Returns the outputs (T, B, H) (zero past a sequence's end) and the final state (tensors (B, H)).
+    """What :func:`tinygrad_rnn.nn.rnn.unroll` computes, as one :class:`FusedRecurrence` op; the
+    same arguments and results: the outputs (T, B, H) (zero past a sequence's end) and the final
+    state (tensors (B, H)). An LSTM's output projection ``weight_hr`` is not supported here.
     """
+    if weight_hr is not None:
+        raise NotImplementedError("fused_unroll: an LSTM's proj_size (weight_hr) needs the default path (fused=False)")
     cell, _, nonlinearity = recurrence.name.partition("_")
     equations = equations_of(cell, nonlinearity or "tanh", projections.xp)
     inputs = (projections, weight_hh) + ((bias_hh,) if bias_hh is not None else ()) + tuple(state)
     has_bias = bias_hh is not None
     states = FusedRecurrence.apply(*inputs, equations=equations, reverse=reverse, has_bias=has_bias, valid=valid)
-    if states.grad_fn is not None:
-        states.grad_fn.name = f"fused_{recurrence.name}"
     steps, size, count = projections.shape[0], state[0].shape[-1], len(state)
     written = slice(0, steps) if reverse else slice(1, steps + 1)  # the rows after each step, in time order
     outputs = states[written] if count == 1 else states[written, :, :size]

@@ -383,7 +383,7 @@ class Module:
             if value_tensor.shape != param.shape:
                 problems.append(f"{name}: shape {value_tensor.shape} in the state dict, {param.shape} in the model")
                 continue
-            if _backend.dtype_name(value_tensor.dtype) != _backend.dtype_name(param.dtype):
+            if not _backend.same_dtype(value_tensor, param):
                 problems.append(
                     f"{name}: dtype {_backend.dtype_name(value_tensor.dtype)} in the state dict, "
                     f"{_backend.dtype_name(param.dtype)} in the model (convert one first)"

@@ -80,7 +80,7 @@ import numpy as np
 
 from ..autograd import cycle_collector_paused
 from ..creation import zeros
-from ..functions import cat, linear, stack, where
+from ..ops import cat, linear, stack, where
 from ..scope import scope
 from ..tensor import Tensor
 from .cells import (
@@ -108,7 +108,7 @@ def unroll(
     reverse: bool = False,
     valid: Any = None,
     weight_hr: Tensor | None = None,
-) -> tuple[list[Tensor], State]:
+) -> tuple[Tensor, State]:
     """Run ``recurrence``'s step over time: the one loop behind every sequence layer.
 
     Args:
@@ -122,7 +122,7 @@ def unroll(
         weight_hr: an LSTM's output projection (P, H), or None: each step's h' becomes h' W_hr^T.
 
     Returns:
-        the outputs h_t as a list in time order (each (B, H)), and the final state.
+        the outputs h_1 ... h_T as one (T, B, H) tensor, in time order, and the final state.
 
     Each step is recorded in the scope ``t={t}`` (inside whatever scope the caller opened).
     """
@@ -141,7 +141,7 @@ def unroll(
                     outputs[t] = where(keep, new[0], 0.0)
                     new = tuple(where(keep, n, old) for n, old in zip(new, state))
                 state = new
-    return outputs, state
+    return cat(outputs).reshape(len(outputs), *outputs[0].shape), state  # one op joins the T steps
 
 
 def valid_steps(name: str, lengths: Any, steps: int, batch: int, like: Tensor) -> Any:
@@ -217,12 +217,12 @@ class RNNBase(Module):
     def _suffix(layer: int, direction: int) -> str:
         return f"_l{layer}" + ("_reverse" if direction else "")
 
-    def weights(self, layer: int, direction: int) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None]:
-        """``(weight_ih, weight_hh, bias_ih, bias_hh)`` of one layer and direction (biases may be None)."""
+    def weights(self, layer: int, direction: int) -> tuple[Tensor, Tensor, Tensor | None, Tensor | None, Tensor | None]:
+        """``(weight_ih, weight_hh, bias_ih, bias_hh, weight_hr)`` of one layer and direction (the biases
+        may be None; so is ``weight_hr`` unless an LSTM has a ``proj_size``)."""
         suffix = self._suffix(layer, direction)
-        return tuple(
-            getattr(self, f"{kind}{suffix}", None) for kind in ("weight_ih", "weight_hh", "bias_ih", "bias_hh")
-        )
+        kinds = ("weight_ih", "weight_hh", "bias_ih", "bias_hh", "weight_hr")
+        return tuple(getattr(self, f"{kind}{suffix}", None) for kind in kinds)
 
     def forward(
         self,
@@ -270,7 +270,7 @@ class RNNBase(Module):
             with scope(f"l{layer}"):
                 outputs = []
                 for direction in range(directions):
-                    weight_ih, weight_hh, bias_ih, bias_hh = self.weights(layer, direction)
+                    weight_ih, weight_hh, bias_ih, bias_hh, weight_hr = self.weights(layer, direction)
                     with scope("bwd" if direction else "fwd"):
                         # (T, B, G*H): all steps at once; the bias the steps still add (GRU)
                         projections, bias_hh = input_projection(self.recurrence, x, weight_ih, bias_ih, bias_hh)
@@ -280,17 +280,10 @@ class RNNBase(Module):
                             )
                         else:
                             state = tuple(s[layer * directions + direction] for s in initial)
-                        if self.fused:
-                            hs, state = fused_unroll(
-                                self.recurrence, projections, state, weight_hh, bias_hh, bool(direction), valid
-                            )
-                        else:  # the T steps' outputs joined in one op
-                            weight_hr = getattr(self, f"weight_hr{self._suffix(layer, direction)}", None)
-                            hs, state = unroll(
-                                self.recurrence, projections, state, weight_hh, bias_hh, bool(direction), valid,
-                                weight_hr,
-                            )  # fmt: skip
-                            hs = cat(hs).reshape(steps, batch, self.output_size)
+                        run = fused_unroll if self.fused else unroll  # the same arguments and results
+                        hs, state = run(
+                            self.recurrence, projections, state, weight_hh, bias_hh, bool(direction), valid, weight_hr
+                        )
                         outputs.append(hs)
                     final.append(state)
                 x = outputs[0] if directions == 1 else cat(outputs, axis=2)

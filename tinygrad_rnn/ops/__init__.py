@@ -4,12 +4,17 @@
 * ``unary``      — ``exp log sqrt tanh sigmoid relu abs`` and dtype casts
 * ``reduce``     — ``sum max min logsumexp softmax log_softmax``
 * ``shape``      — ``reshape permute expand getitem pad cat``
-* ``linalg``     — ``matmul``
+* ``linalg``     — ``matmul``, ``linear``
 
-``mean``, ``var``, ``stack``, ``split``, ``chunk``, ``unbind``, ``squeeze`` ... are compositions of
-these, defined on :class:`~tinygrad_rnn.tensor.Tensor`.
+The functions of several tensors live beside their ops and are re-exported here and at the top
+(``tg.cat``): :func:`~.shape.cat`, :func:`~.shape.stack`, :func:`~.arithmetic.where`,
+:func:`~.linalg.linear`. ``mean``, ``var``, ``split``, ``chunk``, ``unbind``, ``squeeze`` ... are
+compositions of the ops, defined on :class:`~tinygrad_rnn.tensor.Tensor`.
 """
 
 from . import arithmetic, linalg, reduce, shape, unary
+from .arithmetic import where
+from .linalg import linear
+from .shape import cat, stack
 
-__all__ = ["arithmetic", "linalg", "reduce", "shape", "unary"]
+__all__ = ["arithmetic", "cat", "linalg", "linear", "reduce", "shape", "stack", "unary", "where"]

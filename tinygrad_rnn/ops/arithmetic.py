@@ -1,31 +1,23 @@
 """Elementwise ops of two (or three) operands, with NumPy broadcasting.
 
 Each backward returns gradients in the broadcast output shape; the engine sums them back to each
-operand's shape (``autograd.unbroadcast``).
+operand's shape (:func:`~tinygrad_rnn.shape_rules.unbroadcast`).
+
+Example:
+    >>> import tinygrad_rnn as tg
+    >>> a, b = tg.ones(2, 3), tg.zeros(2, 3)
+    >>> where(a > 0, a, b).sum().item(), where(a > 0, 2.0, 0.0).sum().item()
+    (6.0, 12.0)
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..backend import DEFAULT_FLOAT, dtype_name
 from ..function import Function
-
-
-def broadcast_shape(op: str, *shapes: tuple) -> tuple:
-    """The broadcast result shape, or a ValueError naming the op, the shapes and the axis."""
-    ndim = max(len(s) for s in shapes)
-    padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
-    result = []
-    for axis, sizes in enumerate(zip(*padded)):
-        sizes_not_one = {n for n in sizes if n != 1}
-        if len(sizes_not_one) > 1:
-            listed = " and ".join(str(tuple(s)) for s in shapes)
-            raise ValueError(
-                f"{op}: shapes {listed} cannot be broadcast: axis {axis - ndim} has sizes "
-                f"{' vs '.join(str(p[axis]) for p in padded)} (sizes must match or be 1); "
-                "reshape or unsqueeze one operand"
-            )
-        result.append(sizes_not_one.pop() if sizes_not_one else 1)
-    return tuple(result)
+from ..shape_rules import broadcast_shape
+from ..tensor import Tensor
 
 
 class Binary(Function):
@@ -175,18 +167,32 @@ class Where(Function):
         return self.xp.where(condition, grad, zero), self.xp.where(condition, zero, grad)
 
 
+def where(condition: Tensor | Any, a: Tensor | Any, b: Tensor | Any) -> Tensor:
+    """``a`` where ``condition`` holds, else ``b`` (one :class:`Where` op, differentiable in ``a`` and ``b``)."""
+    if not isinstance(a, Tensor) and not isinstance(b, Tensor):  # two numbers: float32 (or int64) tensors
+        device = condition.device if isinstance(condition, Tensor) else None
+        a = Tensor(a, device=device)
+    condition = condition.data if isinstance(condition, Tensor) else condition
+    if not isinstance(a, Tensor):
+        a = b._operand(a)
+    if not isinstance(b, Tensor):
+        b = a._operand(b)
+    return Where.apply(a, b, condition=condition)
+
+
 class Clip(Function):
     """y = min(max(x, low), high);  dL/dx = dL/dy where low <= x <= high, else 0"""
 
     def forward(self, x, low, high):
-        self.save_for_backward(x, low, high)
+        self.save_for_backward(x)
+        self.low, self.high = low, high  # numbers (or None)
         return self.xp.clip(x, low, high)
 
     def backward(self, grad):
-        x, low, high = self.saved
+        (x,) = self.saved
         inside = self.xp.ones(x.shape, dtype=self.xp.bool)
-        if low is not None:
-            inside = inside & (x >= low)
-        if high is not None:
-            inside = inside & (x <= high)
+        if self.low is not None:
+            inside = inside & (x >= self.low)
+        if self.high is not None:
+            inside = inside & (x <= self.high)
         return (grad * self.xp.astype(inside, grad.dtype),)

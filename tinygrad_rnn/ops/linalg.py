@@ -1,9 +1,17 @@
-"""Matrix multiplication, and the affine map of a linear layer."""
+"""Matrix multiplication, and the affine map of a linear layer.
+
+Example:
+    >>> import tinygrad_rnn as tg
+    >>> x, weight, bias = tg.ones(5, 3), tg.ones(2, 3), tg.zeros(2)
+    >>> linear(x, weight, bias).shape                       # weight: (out_features, in_features)
+    (5, 2)
+"""
 
 from __future__ import annotations
 
 from ..function import Function
-from .arithmetic import broadcast_shape
+from ..shape_rules import broadcast_shape
+from ..tensor import Tensor
 
 
 class MatMul(Function):
@@ -68,7 +76,8 @@ class Linear(Function):
                 f"must equal the weight's second (weight is (out_features, in_features))"
             )
         rows = _as_rows(self.xp, x)  # every leading axis is a batch axis: one 2-D matmul
-        self.save_for_backward(rows, weight, x.shape)
+        self.save_for_backward(rows, weight)
+        self.input_shape = x.shape
         y = rows @ weight.mT
         if x.ndim != 2:
             y = self.xp.reshape(y, (*x.shape[:-1], weight.shape[0]))
@@ -79,17 +88,23 @@ class Linear(Function):
         return y
 
     def backward(self, grad):
-        rows, weight, x_shape = self.saved
+        rows, weight = self.saved
         xp = self.xp
         need_x, need_w, *need_b = self.needs_input_grad
         grad_rows = _as_rows(xp, grad)
         grad_x = None
         if need_x:
             grad_x = grad_rows @ weight
-            grad_x = grad_x if len(x_shape) == 2 else xp.reshape(grad_x, x_shape)
+            grad_x = grad_x if len(self.input_shape) == 2 else xp.reshape(grad_x, self.input_shape)
         grad_w = grad_rows.mT @ rows if need_w else None
         grad_b = grad if need_b and need_b[0] else None  # dL/dy: the engine sums it to b's shape
         return grad_x, grad_w, grad_b
+
+
+def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """``x @ weight.T + bias`` as one :class:`Linear` op; ``weight`` is (out_features, in_features), as in PyTorch."""
+    inputs = (x, weight) if bias is None else (x, weight, bias)
+    return Linear.apply(*inputs)
 
 
 def _check_broadcasts_to(bias_shape: tuple, output_shape: tuple, out_features: int) -> None:

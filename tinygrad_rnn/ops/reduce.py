@@ -7,27 +7,7 @@ A reduction's backward spreads dL/dy back over the reduced axes: it re-inserts t
 from __future__ import annotations
 
 from ..function import Function
-
-
-def normalize_axes(op: str, axis, ndim: int) -> tuple[int, ...]:
-    """``axis`` (None, an int or a tuple) as a tuple of non-negative axes, with a clear error
-    when one is out of range or repeated."""
-    axes = tuple(range(ndim)) if axis is None else (axis,) if isinstance(axis, int) else tuple(axis)
-    for a in axes:
-        if not -ndim <= a < max(ndim, 1):
-            raise IndexError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
-    axes = tuple(a % ndim for a in axes) if ndim else ()
-    if len(set(axes)) != len(axes):
-        raise ValueError(f"{op}: axis {axis} names an axis twice")
-    return axes
-
-
-def normalize_axis(op: str, axis: int, ndim: int) -> int:
-    """One axis in [-ndim, ndim) as a non-negative int, with a clear error when out of range
-    (never wrapped around silently)."""
-    if not -ndim <= axis < ndim:
-        raise IndexError(f"{op}: axis {axis} is out of range for {ndim} axes (use -{ndim} to {ndim - 1})")
-    return axis % ndim
+from ..shape_rules import normalize_axes, normalize_axis
 
 
 class Reduction(Function):

@@ -1,14 +1,23 @@
 """Ops that move, select or join elements without arithmetic: their backward routes the
-gradient back to where each element came from."""
+gradient back to where each element came from.
+
+Example:
+    >>> import tinygrad_rnn as tg
+    >>> a, b = tg.ones(2, 3), tg.zeros(2, 3)
+    >>> cat([a, b]).shape, stack([a, b]).shape, stack([a, b], axis=-1).shape
+    ((4, 3), (2, 2, 3), (2, 3, 2))
+"""
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 from .. import backend as _backend
 from ..autograd import SparseGrad
 from ..function import Function
-from .reduce import normalize_axis
+from ..shape_rules import broadcast_shape, normalize_axis
+from ..tensor import Tensor
 
 
 class Reshape(Function):
@@ -51,8 +60,6 @@ class Expand(Function):
     """y = x broadcast to ``shape``;  dL/dx = dL/dy summed over the copies (done by the engine)"""
 
     def forward(self, x, shape):
-        from .arithmetic import broadcast_shape
-
         if broadcast_shape(self.name, x.shape, shape) != tuple(shape):
             raise ValueError(f"expand: cannot expand shape {tuple(x.shape)} to {tuple(shape)}")
         return self.xp.broadcast_to(x, shape)
@@ -77,7 +84,7 @@ class GetItem(Function):
             key = (*key, Ellipsis)  # the standard asks for every axis to be indexed
         self.advanced = any(hasattr(k, "shape") for k in key)
         # None inserts new axes in y; the gradient buffer of x has none, so drop them there.
-        self.key = tuple(k for k in key if k is not None)
+        self.key = tuple(k for k in key if k is not None)  # metadata, index arrays too: pictures show it
         split = _backend.split_array_index(self.key, x.ndim)
         if split is not None:
             y = self.take(x, *split)
@@ -87,8 +94,7 @@ class GetItem(Function):
         return self.index(x, key)
 
     def index(self, x, key):
-        """``x[key]``, with a clear error for an index out of range. Backward needs only the key."""
-        self.save_for_backward()
+        """``x[key]``, with a clear error for an index out of range."""
         try:
             return x[key]
         except IndexError as error:
@@ -98,7 +104,6 @@ class GetItem(Function):
         """``x[key]`` for one integer array ``idx`` (on ``axis``) among slices and ``...``, by the
         standard's ``take`` (the standard has no integer array beside a slice):
         ``take(x[basic], idx, axis)``, where ``basic`` is the key with ``:`` for the array."""
-        self.save_for_backward()
         xp = self.xp
         part = x[basic]
         y = xp.take(part, xp.reshape(idx, (-1,)), axis=axis)
@@ -204,3 +209,18 @@ class Cat(Function):
             grads.append(grad[(*before, slice(start, start + n), ...)])  # `...`: the standard needs every axis
             start += n
         return tuple(grads)
+
+
+def cat(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along an existing axis (one :class:`Cat` op)."""
+    if not tensors:
+        raise ValueError("cat: got no tensors to join; pass a non-empty list of tensors, e.g. cat([a, b])")
+    return Cat.apply(*tensors, axis=axis)
+
+
+def stack(tensors: Sequence[Tensor], axis: int = 0) -> Tensor:
+    """Join tensors along a new axis: each gets a new axis of size 1 there, then one :class:`Cat`."""
+    if not tensors:
+        raise ValueError("stack: got no tensors to stack; pass a non-empty list of tensors, e.g. stack([a, b])")
+    axis = normalize_axis("stack", axis, tensors[0].ndim + 1)  # the new axis can also go last
+    return cat([t.unsqueeze(axis) for t in tensors], axis=axis)

@@ -101,9 +101,8 @@ class Cast(Function):
     """y = x converted to ``dtype``;  dL/dx = dL/dy converted back to x's dtype"""
 
     def forward(self, x, dtype):
-        self.save_for_backward(x.dtype)
+        self.input_dtype = x.dtype
         return self.xp.astype(x, dtype)
 
     def backward(self, grad):
-        (dtype,) = self.saved
-        return (self.xp.astype(grad, dtype),)
+        return (self.xp.astype(grad, self.input_dtype),)

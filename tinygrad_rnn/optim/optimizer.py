@@ -120,7 +120,7 @@ class Optimizer:
                 if param.grad is None:
                     continue
                 grad = param.grad.data
-                if tuple(grad.shape) != param.shape or grad.dtype != param.dtype:
+                if tuple(grad.shape) != param.shape or not _backend.same_dtype(grad, param):
                     raise ValueError(
                         f"{type(self).__name__}.step: the gradient has shape {tuple(grad.shape)} and dtype "
                         f"{_backend.dtype_name(grad.dtype)}, but the parameter has shape {param.shape} and dtype "
@@ -256,7 +256,7 @@ def _state_value(value: Any, param: Tensor, where: str) -> Any:
     array = to_numpy(value)
     if array.ndim == 0 and array.dtype.kind in "iu":  # a step count, saved as a 0-d integer array
         return int(array)
-    if tuple(array.shape) != param.shape or _backend.dtype_name(array.dtype) != _backend.dtype_name(param.dtype):
+    if tuple(array.shape) != param.shape or not _backend.same_dtype(array, param):
         raise ValueError(
             f"optimizer load_state_dict: {where} has shape {tuple(array.shape)} and dtype {array.dtype}, "
             f"but the parameter has shape {param.shape} and dtype {_backend.dtype_name(param.dtype)}"

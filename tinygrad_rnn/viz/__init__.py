@@ -16,8 +16,16 @@ Example:
     digraph {
 """
 
+from . import render
 from .draw import GraphTooLargeError, draw_graph
 from .frames import backward_frames
-from .render import DotNotFoundError, GraphPicture, find_dot
+from .render import DotNotFoundError, find_dot
+
+
+def __getattr__(name: str) -> type:
+    if name == "GraphPicture":  # made on first use, so that importing viz does not import graphviz
+        return render.GraphPicture
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = ["DotNotFoundError", "GraphPicture", "GraphTooLargeError", "backward_frames", "draw_graph", "find_dot"]

@@ -20,13 +20,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
-from . import box_text, labels, layout, scopes
+from . import box_text, labels, layout, render, scopes
 from .colors import LogScale
 from .detail import Box, Drawing, Link
 from .graph import Graph
-from .render import GraphPicture
 from .trace import BackwardTrace
+
+if TYPE_CHECKING:  # graphviz is imported when a picture is made, not here
+    from .render import GraphPicture
 
 FONT = "Helvetica"
 STYLE = {  # box kind -> (shape, style, fill colour)
@@ -62,7 +65,7 @@ class Options:
 
 def build(graph: Graph, drawing: Drawing, options: Options) -> GraphPicture:
     """The picture of ``drawing`` (grouped from ``graph``), as a :class:`GraphPicture`."""
-    picture = GraphPicture(
+    picture = render.GraphPicture(
         graph_attr={
             "rankdir": "LR",
             "newrank": "true",  # rank globally: a bus outside a cluster may order boxes inside it

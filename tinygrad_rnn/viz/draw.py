@@ -20,7 +20,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..tensor import Tensor
 from . import detail as _detail
@@ -28,8 +28,10 @@ from . import labels, scopes
 from .colors import LogScale
 from .dot import Options, build
 from .graph import Graph, collect
-from .render import GraphPicture
 from .trace import BackwardTrace, trace_backward
+
+if TYPE_CHECKING:  # graphviz is imported when a picture is made, not here
+    from .render import GraphPicture
 
 #: The default node budget: past it dot's layout gets slow and the picture unreadable.
 MAX_NODES = 1500

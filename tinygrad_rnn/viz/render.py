@@ -8,7 +8,12 @@ is the DOT text) whose rendering uses the first ``dot`` program found by :func:`
    Graphviz (``pip install tinygrad-rnn[render]``; it writes SVG and PNG, not PDF);
 3. else :class:`DotNotFoundError`, saying how to install either. ``.source`` still works.
 
+The Python package ``graphviz`` is imported when the first picture is made, not when the library
+is: ``GraphPicture`` is defined on first use (a module ``__getattr__``, PEP 562), so ``import
+tinygrad_rnn`` and everything below ``viz`` run without it.
+
 Example:
+    >>> from tinygrad_rnn.viz.render import GraphPicture
     >>> picture = GraphPicture()
     >>> picture.edge("x", "y")
     >>> picture.source.split()
@@ -21,9 +26,9 @@ import os
 import shutil
 import subprocess
 import sysconfig
+from functools import cache
 from pathlib import Path
-
-import graphviz
+from typing import Any
 
 FORMATS = ("svg", "png", "pdf", "jpeg")
 
@@ -53,39 +58,59 @@ def find_dot() -> str:
     )
 
 
-class GraphPicture(graphviz.Digraph):
-    """A graph picture: ``.source`` is its DOT text, ``.render(path)`` writes SVG/PNG/PDF, and
-    Jupyter displays it inline (as SVG, rendered by :func:`find_dot`'s program)."""
+def __getattr__(name: str) -> Any:
+    if name == "GraphPicture":
+        return graph_picture_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-    def pipe(self, format: str | None = None, encoding: str | None = None, **_ignored) -> bytes | str:  # noqa: A002
-        """The rendered picture as bytes (or text, given an ``encoding``)."""
-        format = format or "svg"  # noqa: A001
-        if format not in FORMATS:
-            raise ValueError(f"render: format must be one of {', '.join(FORMATS)}, got {format!r}")
-        program = find_dot()
-        result = subprocess.run(
-            [program, f"-T{format}"], input=self.source.encode("utf-8"), capture_output=True, check=False
-        )
-        if result.returncode != 0:
-            message = result.stderr.decode("utf-8", "replace").strip()
-            hint = ""
-            if "graphviz-pure" in Path(program).name and "not recognized" in message:
-                hint = f"\ngraphviz-pure cannot write {format}: use svg or png, or apt-get install graphviz"
-            raise RuntimeError(f"render: {program} failed to render the graph as {format}: {message}{hint}")
-        return result.stdout.decode(encoding) if encoding else result.stdout
 
-    def render(self, path: str | os.PathLike, format: str | None = None) -> str:  # type: ignore[override]  # noqa: A002
-        """Write the picture to ``path`` and return the path written.
+@cache
+def graph_picture_class() -> type:
+    """The class :class:`GraphPicture`, made (and ``graphviz`` imported) on the first call."""
+    try:
+        import graphviz
+    except ImportError as error:
+        raise ModuleNotFoundError(
+            f"drawing a graph needs the Python package graphviz ({error}); install it with "
+            "`pip install graphviz` (a dependency of tinygrad-rnn, so `pip install tinygrad-rnn` brings it)"
+        ) from error
 
-        The format is ``format`` if given, else the path's suffix (``.svg``, ``.png``, ``.pdf``),
-        else SVG; a path without the format's suffix gets it appended.
-        """
-        path = Path(path)
-        suffix = path.suffix.lstrip(".").lower()
-        format = format or (suffix if suffix in FORMATS else "svg")  # noqa: A001
-        if suffix != format:
-            path = path.with_name(path.name + "." + format)
-        data = self.pipe(format=format)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(data)
-        return str(path)
+    class GraphPicture(graphviz.Digraph):
+        """A graph picture: ``.source`` is its DOT text, ``.render(path)`` writes SVG/PNG/PDF, and
+        Jupyter displays it inline (as SVG, rendered by :func:`find_dot`'s program)."""
+
+        def pipe(self, format: str | None = None, encoding: str | None = None, **_ignored) -> bytes | str:  # noqa: A002
+            """The rendered picture as bytes (or text, given an ``encoding``)."""
+            format = format or "svg"  # noqa: A001
+            if format not in FORMATS:
+                raise ValueError(f"render: format must be one of {', '.join(FORMATS)}, got {format!r}")
+            program = find_dot()
+            result = subprocess.run(
+                [program, f"-T{format}"], input=self.source.encode("utf-8"), capture_output=True, check=False
+            )
+            if result.returncode != 0:
+                message = result.stderr.decode("utf-8", "replace").strip()
+                hint = ""
+                if "graphviz-pure" in Path(program).name and "not recognized" in message:
+                    hint = f"\ngraphviz-pure cannot write {format}: use svg or png, or apt-get install graphviz"
+                raise RuntimeError(f"render: {program} failed to render the graph as {format}: {message}{hint}")
+            return result.stdout.decode(encoding) if encoding else result.stdout
+
+        def render(self, path: str | os.PathLike, format: str | None = None) -> str:  # type: ignore[override]  # noqa: A002
+            """Write the picture to ``path`` and return the path written.
+
+            The format is ``format`` if given, else the path's suffix (``.svg``, ``.png``, ``.pdf``),
+            else SVG; a path without the format's suffix gets it appended.
+            """
+            path = Path(path)
+            suffix = path.suffix.lstrip(".").lower()
+            format = format or (suffix if suffix in FORMATS else "svg")  # noqa: A001
+            if suffix != format:
+                path = path.with_name(path.name + "." + format)
+            data = self.pipe(format=format)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(data)
+            return str(path)
+
+    GraphPicture.__qualname__ = "GraphPicture"  # as if defined at the top of the module
+    return GraphPicture

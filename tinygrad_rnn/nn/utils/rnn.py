@@ -45,7 +45,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from ...creation import full
-from ...functions import cat
+from ...ops import cat
 from ...tensor import Tensor
 
 

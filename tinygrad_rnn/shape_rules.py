@@ -1,0 +1,79 @@
+"""Shape rules every op follows: broadcasting, its reverse, and axis arguments.
+
+Plain functions of shapes (and, for :func:`unbroadcast`, one gradient array), shared by the ops,
+the engine and :class:`~tinygrad_rnn.tensor.Tensor`; nothing here imports the rest of the library.
+
+* :func:`broadcast_shape` — the shape of ``a + b`` (NumPy's rule), or an error naming the axis;
+* :func:`unbroadcast` — a gradient of that shape summed back to an operand's shape;
+* :func:`normalize_axis`, :func:`normalize_axes` — ``axis=-1`` and friends as non-negative axes,
+  with a clear error instead of a silent wrap-around.
+
+Example:
+    >>> import numpy as np
+    >>> broadcast_shape("add", (3, 1), (4,))
+    (3, 4)
+    >>> unbroadcast(np.ones((3, 4)), (3, 1), np).ravel().tolist()    # each of the 4 copies adds 1
+    [4.0, 4.0, 4.0]
+    >>> normalize_axis("softmax", -1, 3), normalize_axes("sum", None, 2)
+    (2, (0, 1))
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def broadcast_shape(op: str, *shapes: tuple) -> tuple:
+    """The broadcast result shape, or a ValueError naming the op, the shapes and the axis."""
+    ndim = max(len(s) for s in shapes)
+    padded = [(1,) * (ndim - len(s)) + tuple(s) for s in shapes]
+    result = []
+    for axis, sizes in enumerate(zip(*padded)):
+        sizes_not_one = {n for n in sizes if n != 1}
+        if len(sizes_not_one) > 1:
+            listed = " and ".join(str(tuple(s)) for s in shapes)
+            raise ValueError(
+                f"{op}: shapes {listed} cannot be broadcast: axis {axis - ndim} has sizes "
+                f"{' vs '.join(str(p[axis]) for p in padded)} (sizes must match or be 1); "
+                "reshape or unsqueeze one operand"
+            )
+        result.append(sizes_not_one.pop() if sizes_not_one else 1)
+    return tuple(result)
+
+
+def unbroadcast(grad: Any, shape: tuple, xp: Any) -> Any:
+    """Sum a gradient of a broadcast result back to the operand's ``shape``.
+
+    Broadcasting copies an operand along new leading axes and along axes of size 1; the
+    gradient of a copy is the sum over the copies.
+    """
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra:
+        grad = xp.sum(grad, axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = xp.sum(grad, axis=stretched, keepdims=True)
+    return xp.reshape(grad, shape)
+
+
+def normalize_axes(op: str, axis, ndim: int) -> tuple[int, ...]:
+    """``axis`` (None, an int or a tuple) as a tuple of non-negative axes, with a clear error
+    when one is out of range or repeated."""
+    axes = tuple(range(ndim)) if axis is None else (axis,) if isinstance(axis, int) else tuple(axis)
+    for a in axes:
+        if not -ndim <= a < max(ndim, 1):
+            raise IndexError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
+    axes = tuple(a % ndim for a in axes) if ndim else ()
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"{op}: axis {axis} names an axis twice")
+    return axes
+
+
+def normalize_axis(op: str, axis: int, ndim: int) -> int:
+    """One axis in [-ndim, ndim) as a non-negative int, with a clear error when out of range
+    (never wrapped around silently)."""
+    if not -ndim <= axis < ndim:
+        raise IndexError(f"{op}: axis {axis} is out of range for {ndim} axes (use -{ndim} to {ndim - 1})")
+    return axis % ndim
