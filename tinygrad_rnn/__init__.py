@@ -16,6 +16,7 @@ from . import autograd, backend, bptt, ops, optim, viz
 from .anomaly import AnomalyError, detect_anomaly
 from .autograd import walk
 from .backend import DeviceError, manual_seed
+from .compiler import compile  # tinygrad_rnn.compile, like torch.compile
 from .creation import arange, eye, full, ones, ones_like, rand, randn, zeros, zeros_like
 from .function import Function, is_grad_enabled, no_grad
 from .functions import cat, linear, stack, where
@@ -42,6 +43,7 @@ __all__ = [
     "backend",
     "bptt",
     "cat",
+    "compile",
     "current_scope",
     "eye",
     "float32",
