@@ -360,8 +360,10 @@ class Recorder:
         """A random draw: fine inside an op (dropout), frozen anywhere else."""
         if self.mine() and not isinstance(frame.f_locals.get("self"), Function):
             where, _ = _user_line(frame)
-            self.fail(f"random numbers were drawn outside an op during capture ({where}); they would be frozen",
-                      "pass them in as an argument, or draw them inside an op as nn.functional.dropout does")  # fmt: skip
+            self.fail(
+                f"random numbers were drawn outside an op during capture ({where}); they would be frozen",
+                "pass them in as an argument, or draw them inside an op as nn.functional.dropout does",
+            )
 
     # --- the result -----------------------------------------------------------------------------------
     def output_spec(self, value: Any) -> Any:
@@ -376,7 +378,7 @@ class Recorder:
     def tape(self, result: Any) -> tuple[_tape.Tape, Guards]:
         outputs = self.output_spec(result)
         leaves = []
-        for slot, tensor in self.live:
+        for _slot, tensor in self.live:
             entry = self.touched.get(id(tensor))
             depends_on_grad = entry is not None and entry[1] != "clear"
             data = _DATA.__get__(tensor)
@@ -384,9 +386,8 @@ class Recorder:
             leaves.append((tensor, tuple(data.shape), data.dtype, tensor.requires_grad, grad_is_none))
         template = [None] * len(self.values)
         live_slots = {s for s, _ in self.live} | {s for s, _ in self.arg_slots}
-        produced = set(self.graph) | {s for _, _, _, s in []}
         for slot, array in enumerate(self.values):
-            if slot not in live_slots and slot not in produced:
+            if slot not in live_slots and slot not in self.graph:
                 template[slot] = array  # constants (grad slots are overwritten when the replay gets there)
         returned = ", ".join(_describe_spec(outputs, self.labels))
         lines = [*self.lines, f"return {returned}"]
