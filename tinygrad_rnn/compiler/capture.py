@@ -63,7 +63,8 @@ _ENGINE = {
 }
 _VIA_APPLY = {operand_arrays.__code__, _common_dtype.__code__}  # engine only when called by an op
 _READS = {"item": ".item()", "numpy": ".numpy()", "tolist": ".tolist()", "__bool__": "bool() (an if on a tensor)",
-          "__float__": "float()", "__int__": "int()", "__repr__": "repr() / print"}  # fmt: skip
+          "__float__": "float()", "__int__": "int()", "__repr__": "repr() / print",
+          "_compare": "a comparison (x > 0, x == y: not an op yet)"}  # fmt: skip
 
 
 def _allowed(frame: Any) -> bool:
@@ -346,6 +347,8 @@ class Recorder:
             return f"argument tensor #{position} {shape}"
         if tensor._ctx is not None:
             return f"the result of '{tensor._ctx.name}' {shape}"
+        if id(tensor) in self.produced:
+            return f"the result of an op {shape}"
         name = self.names.get(id(tensor)) or tensor.name
         return f"{'tensor ' + repr(name) if name else 'a tensor'} {shape}"
 
