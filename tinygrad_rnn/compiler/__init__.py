@@ -139,6 +139,7 @@ class Compiled:
         are the replay's, and are kept, so a backward can run over it (``retain_graph`` style).
         """
         tape = self.tape
+        tape.show_graph()
         if tape.last_values is not None:
             for slot, tensor in tape.graph.items():
                 tensor.data = tape.last_values[slot]

@@ -143,6 +143,7 @@ class Recorder:
         self.value_guards: dict[int, Any] = {}
         self.backward_pending: Any = None
         self.error: CaptureError | None = None
+        self.deferred_needs: list = []  # (ctx, its needs_input_grad, the tape's, without the weight)
         self.args = args
         for position, tensor in enumerate(args):
             if id(tensor) not in self.slot_of:
@@ -267,7 +268,7 @@ class Recorder:
             stores.append(store)
             self.touch(tensor, "backward")
         parents = [(i, p) for i, p in enumerate(ctx.inputs) if p.requires_grad] if ctx is not None else []
-        nodes.append((id(tensor), ctx, store, parents))
+        nodes.append((id(tensor), ctx, store, parents, None))
         self.keep.append(tensor)
         slot = self.slot_of.get(id(tensor))
         name = self.labels[slot] if slot is not None else tensor.name or "?"
@@ -288,7 +289,34 @@ class Recorder:
             if leaf.grad is not None:
                 grad_slots.append((self.new_slot(leaf.grad, f"grad({self.labels[self.source(leaf)]})"), store))
                 self.watch(leaf.grad)
-        self.program.append(_tape.backward_call(root_key, seed, nodes, grad_slots))
+        nodes, deferred = self.defer_weight_terms(nodes)
+        self.program.append(_tape.backward_call(root_key, seed, nodes, grad_slots, deferred))
+
+    def defer_weight_terms(self, nodes: list) -> tuple[list, dict]:
+        """Mark the ``linear`` (x W^T) and 2-D ``matmul`` (a @ W) nodes whose weight W is a leaf used by
+        several of them: their weight terms are summed as one matmul (see ``tape.backward_call``)."""
+        users: dict[int, list] = {}
+        for position, (_, ctx, _, parents, _) in enumerate(nodes):
+            kind = type(ctx).__name__.lower() if ctx is not None else None
+            if kind not in ("linear", "matmul") or not any(i == 1 for i, _ in parents):
+                continue
+            x, weight = ctx.inputs[0], ctx.inputs[1]
+            flat = kind == "linear" and x.ndim == 2 or kind == "matmul" and x.ndim == 2 and weight.ndim == 2
+            if weight._ctx is None and flat:
+                users.setdefault(id(weight), []).append((position, kind, weight))
+        deferred = {}
+        for key, uses in users.items():
+            if len(uses) < 2:
+                continue
+            deferred[key] = (uses[0][2], nodes[uses[0][0]][1].xp)
+            for position, kind, _ in uses:
+                key_, ctx, store, parents, _ = nodes[position]
+                needs = list(ctx.needs_input_grad)
+                needs[1] = False  # backward skips the weight's term; the tape sums it
+                self.deferred_needs.append((ctx, ctx.needs_input_grad, tuple(needs)))
+                ctx.needs_input_grad = tuple(needs)
+                nodes[position] = (key_, ctx, store, [(i, p) for i, p in parents if i != 1], (key, kind))
+        return nodes, deferred
 
     def optimizer_step(self, optimizer: Optimizer) -> None:
         if not self.mine():
@@ -395,6 +423,8 @@ class Recorder:
         returned = ", ".join(_describe_spec(outputs, self.labels))
         lines = [*self.lines, f"return {returned}"]
         tape = _tape.Tape(template, self.live, self.arg_slots, self.program, lines, outputs, self.graph)
+        tape.deferred_needs = self.deferred_needs
+        tape.show_graph()  # until the first replay the recorded graph is as the eager step left it
         return tape, Guards(self.reach, leaves, self.value_guards)
 
 

@@ -89,16 +89,29 @@ def leaf_of(ref: Any, args: list) -> Tensor:
     return args[ref] if type(ref) is int else ref
 
 
-def backward_call(root_key: int, seed: int, nodes: list, grad_slots: list) -> Run:
-    """A program entry replaying one ``backward``: ``nodes`` are ``(key, ctx, store, parents)``
+def backward_call(root_key: int, seed: int, nodes: list, grad_slots: list, deferred: dict) -> Run:
+    """A program entry replaying one ``backward``: ``nodes`` are ``(key, ctx, store, parents, defer)``
     in the engine's order; ``store`` names the leaf (or retained tensor) whose ``.grad`` receives
-    the node's gradient; ``parents`` the ``(index, tensor)`` inputs that take a gradient."""
+    the node's gradient; ``parents`` the ``(index, tensor)`` inputs that take a gradient.
+
+    ``deferred`` maps a weight (by key) to the weight tensor, when several ``linear`` / ``matmul``
+    nodes share it (a recurrent weight used at every step): those nodes' ``defer`` names it, their
+    backward skips the weight's term, and the terms are summed as ONE matmul of the stacked
+    per-step factors when the weight's turn comes, as a hand-written BPTT does:
+    dL/dW = sum_t g_t^T x_t = [g_1; ...; g_T]^T [x_1; ...; x_T].
+    """
     accumulate, store_grad = autograd._accumulate, autograd._store_grad
 
     def run(v, args):
         grads = {root_key: v[seed]}
         owned: set = set()
-        for key, ctx, store, parents in nodes:
+        pending: dict = {key: ([], []) for key in deferred}
+        for key, ctx, store, parents, defer in nodes:
+            if key in pending:  # every term of this weight is in: one matmul over the steps
+                lefts, rights = pending.pop(key)
+                weight, xp = deferred[key]
+                term = xp.concat(lefts[::-1]).mT @ xp.concat(rights[::-1])
+                accumulate(grads, owned, weight, term, xp)
             g = grads.pop(key)
             if store is not None:
                 store_grad(leaf_of(store, args), g, key in owned)
@@ -106,6 +119,14 @@ def backward_call(root_key: int, seed: int, nodes: list, grad_slots: list) -> Ru
                 continue
             input_grads = ctx.backward(g)
             xp = ctx.xp
+            if defer is not None:  # dL/dW's term, kept for the one matmul: linear g^T x, matmul a^T g
+                lefts, rights = pending[defer[0]]
+                if defer[1] == "linear":
+                    lefts.append(g)
+                    rights.append(ctx.saved[0])
+                else:
+                    lefts.append(ctx.saved[0])
+                    rights.append(g)
             for index, parent in parents:
                 parent_grad = input_grads[index]
                 if parent_grad is not None:
@@ -164,9 +185,22 @@ class Tape:
         self.outputs = outputs  # the returned structure, tensors as ("slot", slot, backend)
         self.graph = graph  # slot -> the tensor recorded for it during the capture
         self.last_values: list | None = None
+        self.deferred_needs: list = []  # (ctx, needs_input_grad as recorded, as the replay runs it)
+        self.shows_graph = False  # graph() put the recorded needs_input_grad back
+
+    def show_graph(self) -> None:
+        """Give the recorded ops their own ``needs_input_grad`` back (a graph picture's backward needs
+        every weight term); the next replay takes the tape's again."""
+        for ctx, recorded, _ in self.deferred_needs:
+            ctx.needs_input_grad = recorded
+        self.shows_graph = True
 
     def replay(self, args: list) -> Any:
         """Run the program on the argument tensors ``args`` (flattened); the step's return value."""
+        if self.shows_graph:
+            for ctx, _, replayed in self.deferred_needs:
+                ctx.needs_input_grad = replayed
+            self.shows_graph = False
         v = self.template.copy()
         for slot, tensor in self.live:
             v[slot] = tensor.data
