@@ -405,3 +405,20 @@ def test_a_step_reaching_an_earlier_graph_fails_loudly():
 
     with pytest.raises(CaptureError, match="detach"):
         step(tg.Tensor([1.0]))
+
+
+def test_the_benchmark_runs_in_quick_mode(capsys):
+    """benchmarks/bench_compile.py checks every implementation against numpy before timing it."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_compile.py"
+    spec = importlib.util.spec_from_file_location("bench_compile", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.main(["--quick"])
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| rnn") or line.startswith("| lstm")]
+    assert len(rows) == 6
+    for row in rows[:4]:  # the implementations agree with numpy (float32)
+        assert float(row.split("|")[2]) < 1e-5

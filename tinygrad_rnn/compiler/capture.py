@@ -210,13 +210,14 @@ class Recorder:
         self.graph[out] = result
         scalar = _DATA.__get__(result).ndim == 0
         self.program.append(_tape.forward_call(ctx, ins, dict(params), out, build, scalar))
+        self.lines.append((self.op_line, (ctx, ins, params, out)))  # written only if the dump is asked for
+        self.watch(result)
+
+    def op_line(self, ctx: Function, ins: tuple, params: dict, out: int) -> str:
         shown = ", ".join(self.label(i) for i in ins)
         extra = "".join(f", {k}={_short(v)}" for k, v in params.items())
         where = f"   [{ctx.scope}]" if ctx.scope else ""
-        self.lines.append(
-            f"{self.labels[out]} = {ctx.name}({shown}{extra}) -> {_tape.describe(self.values[out])}{where}"
-        )
-        self.watch(result)
+        return f"{self.labels[out]} = {ctx.name}({shown}{extra}) -> {_tape.describe(self.values[out])}{where}"
 
     def tensor_params(self, params: dict) -> Any:
         """A function rebuilding ``params`` from slots, when they hold tensors (``x[idx]``'s index)."""
@@ -270,13 +271,18 @@ class Recorder:
         parents = [(i, p) for i, p in enumerate(ctx.inputs) if p.requires_grad] if ctx is not None else []
         nodes.append((id(tensor), ctx, store, parents, None))
         self.keep.append(tensor)
+        self.lines.append((self.node_line, (tensor, ctx, parents, store)))
+
+    def node_line(self, tensor: Tensor, ctx: Function | None, parents: list, store: Any) -> str:
         slot = self.slot_of.get(id(tensor))
         name = self.labels[slot] if slot is not None else tensor.name or "?"
+        lines = []
         if ctx is not None:
-            self.lines.append(f"  grad {name} -> {ctx.name}.backward -> " + ", ".join(
+            lines.append(f"  grad {name} -> {ctx.name}.backward -> " + ", ".join(
                 self.labels[self.slot_of[id(p)]] if id(p) in self.slot_of else "?" for _, p in parents))  # fmt: skip
         if store is not None:
-            self.lines.append(f"  {name}.grad += grad {_tape.describe(_DATA.__get__(tensor))}")
+            lines.append(f"  {name}.grad += grad {_tape.describe(_DATA.__get__(tensor))}")
+        return "\n".join(lines)
 
     def backward_done(self) -> None:
         if not self.mine() or self.backward_pending is None:
@@ -308,6 +314,8 @@ class Recorder:
         for key, uses in users.items():
             if len(uses) < 2:
                 continue
+            name = self.labels[self.slot_of[key]] if key in self.slot_of else "a weight"
+            self.lines.append(f"  {name}: its {len(uses)} terms from {uses[0][1]} summed as ONE matmul over the steps")
             deferred[key] = (uses[0][2], nodes[uses[0][0]][1].xp)
             for position, kind, _ in uses:
                 key_, ctx, store, parents, _ = nodes[position]
@@ -327,10 +335,12 @@ class Recorder:
                 if param.grad is not None:
                     self.touch(param, "step")
                     entries.append((group, param, self.source(param)))
-                    hyper = ", ".join(f"{k}={_short(v)}" for k, v in group.items() if k not in ("params", "initial_lr"))
+                    hyper = ", ".join(
+                        f"{k}={_short(v)}" for k, v in group.items() if k not in ("params", "initial_lr") and v
+                    )
                     self.lines.append(
                         f"{self.labels[entries[-1][2]]} = {type(optimizer).__name__}.update("
-                        f"{self.label(entries[-1][2])}, its grad; {hyper}: read at each replay)"
+                        f"{self.label(entries[-1][2])}, its grad; {hyper} read at each replay)"
                     )
         self.program.append(_tape.step_call(optimizer, entries))
 

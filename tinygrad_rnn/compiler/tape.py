@@ -216,11 +216,9 @@ class Tape:
         every replay computes new arrays)."""
         return _build(self.outputs, v)
 
-    def __len__(self) -> int:
-        return len(self.lines)
-
     def __str__(self) -> str:
-        return "\n".join(self.lines)
+        """One line per array call with its shapes (written when asked for: a capture only notes them)."""
+        return "\n".join(line if isinstance(line, str) else line[0](*line[1]) for line in self.lines)
 
 
 def _build(spec: Any, v: list) -> Any:
