@@ -41,6 +41,7 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
 import gc  # noqa: E402
+import statistics  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
 from pathlib import Path  # noqa: E402
@@ -190,16 +191,18 @@ def capture_cost(workloads: list, rounds: int) -> None:
     for kind, V, H, B, T in workloads:
         p = base.make_problem(kind, V, H, B, T)
         step, args, _ = layer_step(p)
-        eager = base.interleaved_medians({"eager": lambda step=step, args=args: step(*args)}, rounds, 1)["eager"]
-        compiled_step, compiled_args, _ = layer_step(p)
-        run = tg.compile(compiled_step)
-        first, second = [], []
-        for calls in (first, second):
-            start = time.perf_counter()
-            run(*compiled_args)
-            calls.append(time.perf_counter() - start)
-        total = first[0] + second[0]
-        print(f"| {kind} V{V} H{H} B{B} T{T} | {eager * 1e3:.1f} | {first[0] * 1e3:.1f} | {second[0] * 1e3:.1f} "
+        step(*args)  # warm
+        times: dict[str, list] = {"eager": [], "call 1": [], "call 2": []}
+        for _ in range(max(rounds, 3)):  # fresh compiled steps, interleaved with eager steps: medians
+            compiled_step, compiled_args, _ = layer_step(p)
+            run = tg.compile(compiled_step)
+            for name, call in (("call 1", run), ("call 2", run), ("eager", step)):
+                start = time.perf_counter()
+                call(*(args if call is step else compiled_args))
+                times[name].append(time.perf_counter() - start)
+        eager, first, second = (statistics.median(times[name]) for name in ("eager", "call 1", "call 2"))
+        total = first + second
+        print(f"| {kind} V{V} H{H} B{B} T{T} | {eager * 1e3:.1f} | {first * 1e3:.1f} | {second * 1e3:.1f} "
               f"| {total / eager:.2f} |")  # fmt: skip
 
 

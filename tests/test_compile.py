@@ -422,3 +422,12 @@ def test_the_benchmark_runs_in_quick_mode(capsys):
     assert len(rows) == 6
     for row in rows[:4]:  # the implementations agree with numpy (float32)
         assert float(row.split("|")[2]) < 1e-5
+
+
+def test_the_device_is_a_guard():
+    pytest.importorskip("array_api_strict")
+    f = tg.compile(lambda x: (x * 2).sum())
+    assert f(tg.ones(3)).item() == 6.0
+    strict = f(tg.Tensor([1.0, 2.0, 3.0], device="array_api_strict"))
+    assert strict.device == "array_api_strict" and strict.item() == 12.0
+    assert f.captures == 2

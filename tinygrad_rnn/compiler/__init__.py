@@ -39,6 +39,7 @@ from typing import Any
 
 from .. import backend as _backend
 from .. import recording
+from ..autograd import cycle_collector_paused
 from ..tensor import Tensor
 from .capture import CaptureError, Recorder
 from .guards import Reach, call_key, flatten
@@ -101,7 +102,8 @@ class Compiled:
             _backend.Backend.random = watched_draw
             recording.recorder = recorder
             try:
-                result = self.fn(*args, **kwargs)
+                with cycle_collector_paused():  # the capture allocates many small objects: see autograd
+                    result = self.fn(*args, **kwargs)
             finally:
                 recording.recorder = None
                 _backend.Backend.random = draw

@@ -92,8 +92,10 @@ def _user_line(frame: Any) -> tuple[str, str]:
 
 def _get(self: Tensor) -> Any:
     recorder = recording.recorder
-    if recorder is not None and not _allowed(sys._getframe(1)):
-        recorder.data_used(self, sys._getframe(1), "read")
+    if recorder is not None:
+        frame = sys._getframe(1)
+        if frame.f_code not in _ENGINE and not _allowed(frame):
+            recorder.data_used(self, frame, "read")
     return _DATA.__get__(self)
 
 
