@@ -431,3 +431,20 @@ def test_the_device_is_a_guard():
     strict = f(tg.Tensor([1.0, 2.0, 3.0], device="array_api_strict"))
     assert strict.device == "array_api_strict" and strict.item() == 12.0
     assert f.captures == 2
+
+
+def test_reading_gradients_outside_an_op_fails_loudly():
+    from tinygrad_rnn.nn.utils import clip_grad_norm_
+
+    layer = nn.Linear(3, 2)
+    opt = tg.optim.SGD(layer.parameters(), lr=0.1)
+
+    @tg.compile
+    def step(x):
+        opt.zero_grad()
+        layer(x).sum().backward()
+        clip_grad_norm_(layer.parameters(), 0.1)  # scales the gradients outside the tape
+        opt.step()
+
+    with pytest.raises(CaptureError, match="the gradient of layer.weight"):
+        step(tg.randn(4, 3))

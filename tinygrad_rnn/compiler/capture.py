@@ -296,6 +296,7 @@ class Recorder:
             leaf = _tape.leaf_of(store, self.args)
             if leaf.grad is not None:
                 grad_slots.append((self.new_slot(leaf.grad, f"grad({self.labels[self.source(leaf)]})"), store))
+                self.names[id(leaf.grad)] = f"the gradient of {self.labels[self.source(leaf)]}"
                 self.watch(leaf.grad)
         nodes, deferred = self.defer_weight_terms(nodes)
         self.program.append(_tape.backward_call(root_key, seed, nodes, grad_slots, deferred))
@@ -390,6 +391,8 @@ class Recorder:
         if id(tensor) in self.produced:
             return f"the result of an op {shape}"
         name = self.names.get(id(tensor)) or tensor.name
+        if name and name.startswith("the gradient"):
+            return f"{name} {shape} (e.g. clip_grad_norm_ inside the step: not an op yet)"
         return f"{'tensor ' + repr(name) if name else 'a tensor'} {shape}"
 
     def fail(self, what: str, advice: str) -> None:
