@@ -448,3 +448,19 @@ def test_reading_gradients_outside_an_op_fails_loudly():
 
     with pytest.raises(CaptureError, match="the gradient of layer.weight"):
         step(tg.randn(4, 3))
+
+
+def test_a_compiled_method():
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(2, 1)
+
+        @tg.compile
+        def predict(self, x):
+            return self.linear(x).tanh()
+
+    a, b = Model(), Model()
+    x = tg.randn(3, 2)
+    np.testing.assert_allclose(a.predict(x).numpy(), a.linear(x).tanh().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(b.predict(x).numpy(), b.linear(x).tanh().numpy(), rtol=1e-6)  # b's weights

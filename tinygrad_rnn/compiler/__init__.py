@@ -126,6 +126,10 @@ class Compiled:
         self._last = tape
         return tape.result(recorder.values)
 
+    def __get__(self, instance: Any, owner: type | None = None) -> Any:
+        """As a method's decorator: ``instance.step(x)`` calls the compiled step with ``instance`` first."""
+        return self if instance is None else functools.partial(self, instance)
+
     @property
     def tape(self) -> Tape:
         """The tape of the last call (``print(step.tape)``: one line per array call, with shapes)."""
