@@ -21,6 +21,7 @@ from . import bptt, optim, viz
 from .anomaly import AnomalyError, detect_anomaly
 from .autograd import walk
 from .backend import DeviceError, manual_seed
+from .compiler import compile  # tinygrad_rnn.compile, like torch.compile
 from .creation import arange, eye, full, ones, ones_like, rand, randn, zeros, zeros_like
 from .function import Function, is_grad_enabled, no_grad
 from .gradcheck import GradcheckError, gradcheck
@@ -46,6 +47,7 @@ __all__ = [
     "backend",
     "bptt",
     "cat",
+    "compile",
     "current_scope",
     "eye",
     "float32",

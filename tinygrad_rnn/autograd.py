@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from . import anomaly as _anomaly
+from . import recording as _recording
 from .shape_rules import unbroadcast
 from .tensor import Tensor  # tensor.py imports this module at its end: see there
 
@@ -121,8 +122,12 @@ def backward(root: Any, grad: Any, retain_graph: bool = False, on_edge: Any = No
     parent's buffer: this is how :mod:`tinygrad_rnn.bptt` splits a shared weight's gradient into
     its per-time-step terms, and how the graph renderer learns each edge's gradient.
     """
+    if _recording.recorder is not None:  # tinygrad_rnn.compile is capturing: record this backward
+        _recording.recorder.backward(root, grad, on_edge)
     with cycle_collector_paused():
         _backward(root, grad, retain_graph, on_edge)
+    if _recording.recorder is not None:  # tinygrad_rnn.compile: this backward is complete
+        _recording.recorder.backward_done()
 
 
 def observe_backward(root: Any, on_edge: Any) -> None:
@@ -147,6 +152,8 @@ def _backward(root: Any, grad: Any, retain_graph: bool, on_edge: Any) -> None:
         g = grads.pop(key, None)
         if g is None:  # no path from the root reaches this tensor's output
             continue
+        if _recording.recorder is not None:  # tinygrad_rnn.compile: this node's turn, in this order
+            _recording.recorder.backward_node(tensor)
         ctx = tensor._ctx
         if ctx is None or tensor._retains_grad:
             _store_grad(tensor, g, key in owned)

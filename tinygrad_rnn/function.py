@@ -51,6 +51,7 @@ from typing import Any
 
 from . import anomaly as _anomaly
 from . import backend as _backend
+from . import recording as _recording
 from . import scope as _scope
 from .tensor import Tensor  # tensor.py imports this module at its end: see there
 
@@ -141,7 +142,10 @@ class Function:
         out = ctx.forward(*arrays, **params)
         if _anomaly._enabled:
             _anomaly.check("forward", ctx, (out,), inputs)
-        return Tensor._make(out, backend, ctx if requires_grad else None)
+        result = Tensor._make(out, backend, ctx if requires_grad else None)
+        if _recording.recorder is not None:  # tinygrad_rnn.compile is capturing: record this op
+            _recording.recorder.op(ctx, inputs, params, result)
+        return result
 
     def __repr__(self) -> str:
         return f"<{self.name} at {getattr(self, 'scope', '') or 'top level'}>"

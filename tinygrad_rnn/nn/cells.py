@@ -19,10 +19,11 @@ layers (:mod:`tinygrad_rnn.nn.rnn`) for all time steps in one op before their lo
 the same step.
 
 In the RNN and the LSTM both biases are added to the same pre-activation, so ``b_hh`` joins the
-input projection, ``gi = x W_ih^T + (b_ih + b_hh)``, and a step's pre-activation of all gates,
-``h W_hh^T + gi``, is **one** ``linear`` op (a bias that broadcasts, as in PyTorch), split into
-gate blocks by slicing (views, no copies). The GRU's ``b_hn`` is scaled by the reset gate, so
-there ``gi = x W_ih^T + b_ih`` and the step adds ``b_hh`` itself.
+input projection, ``gi = x W_ih^T + (b_ih + b_hh)``, and a step's pre-activation of all gates is
+``gi + h W_hh^T`` (one ``linear`` op for the recurrent term of all gates, then an explicit ``+``),
+split into gate blocks by slicing (views, no copies). The GRU's ``b_hn`` is scaled by the reset
+gate, so there ``gi = x W_ih^T + b_ih`` and the step adds ``b_hh`` itself. Every step is written
+literally, one op per symbol of its equations (three sigmoids and a tanh in the LSTM).
 
 Cells used alone add no scope of their own: wrap them in ``tinygrad_rnn.scope`` as you wish.
 
@@ -57,45 +58,45 @@ State = tuple[Tensor, ...]
 
 
 # --- the step functions: one time step of each kind ---------------------------------------------
-def pre_activation(gi: Tensor, h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None) -> Tensor:
-    """h W_hh^T + gi, all gates of a step in one ``linear`` op (gi as its broadcasting bias).
+# Written as the lecture writes them, one op per symbol: the picture of a step's graph then matches
+# its equations op for op. (tinygrad_rnn.compile replays a step without the per-op cost of the
+# engine, so nothing is gained by merging ops here; nn.fused has the hand-differentiated path.)
+def recurrent_term(h: Tensor, weight_hh: Tensor, bias_hh: Tensor | None) -> Tensor:
+    """h W_hh^T (+ b_hh): the part of a step's pre-activation that reads the state, all gates at once.
 
-    The layers fold b_hh into gi (see :func:`input_projection`) and pass ``bias_hh=None``; a
-    caller that passes it gets it added (one op more), never dropped.
+    The RNN and LSTM layers fold b_hh into gi (see :func:`input_projection`) and pass
+    ``bias_hh=None``; a caller that passes it gets it added here, never dropped.
     """
-    return linear(h, weight_hh, gi if bias_hh is None else gi + bias_hh)
+    return linear(h, weight_hh, bias_hh)
 
 
 def rnn_tanh_step(gi: Tensor, state: State, weight_hh: Tensor, bias_hh: Tensor | None = None) -> State:
-    """Elman RNN step:  h' = tanh(h W_hh^T + gi),  gi = x W_ih^T + b_ih + b_hh."""
+    """Elman RNN step:  h' = tanh(gi + h W_hh^T),  gi = x W_ih^T + b_ih + b_hh."""
     (h,) = state
-    return (pre_activation(gi, h, weight_hh, bias_hh).tanh(),)
+    return ((gi + recurrent_term(h, weight_hh, bias_hh)).tanh(),)
 
 
 def rnn_relu_step(gi: Tensor, state: State, weight_hh: Tensor, bias_hh: Tensor | None = None) -> State:
-    """Elman RNN step with ReLU:  h' = relu(h W_hh^T + gi),  gi = x W_ih^T + b_ih + b_hh."""
+    """Elman RNN step with ReLU:  h' = relu(gi + h W_hh^T),  gi = x W_ih^T + b_ih + b_hh."""
     (h,) = state
-    return (pre_activation(gi, h, weight_hh, bias_hh).relu(),)
+    return ((gi + recurrent_term(h, weight_hh, bias_hh)).relu(),)
 
 
 def lstm_step(gi: Tensor, state: State, weight_hh: Tensor, bias_hh: Tensor | None = None) -> State:
     """LSTM step, gate blocks in PyTorch's order i, f, g, o (each (B, H)):
 
-    [i | f | g | o] = h W_hh^T + gi,  gi = x W_ih^T + b_ih + b_hh     (B, 4H)
+    [i | f | g | o] = gi + h W_hh^T,  gi = x W_ih^T + b_ih + b_hh     (B, 4H)
     i = sigmoid(i), f = sigmoid(f), g = tanh(g), o = sigmoid(o)
     c' = f * c + i * g
     h' = o * tanh(c')
     """
     h, c = state
-    gates = pre_activation(gi, h, weight_hh, bias_hh)  # (B, 4H): all four gates in one op
+    gates = gi + recurrent_term(h, weight_hh, bias_hh)  # (B, 4H): all four pre-activations
     size = c.shape[-1]  # H (an LSTM layer with proj_size feeds back a shorter h)
-    # One sigmoid over all four blocks, then slices: two ops fewer per step than three separate
-    # sigmoids (the g block's sigmoid is computed and left unused).
-    sigmoids = gates.sigmoid()
-    i = sigmoids[..., :size]  # input gate: how much of the candidate to write
-    f = sigmoids[..., size : 2 * size]  # forget gate: how much of the old cell to keep
-    o = sigmoids[..., 3 * size :]  # output gate: how much of the new cell to show
+    i = gates[..., :size].sigmoid()  # input gate: how much of the candidate to write
+    f = gates[..., size : 2 * size].sigmoid()  # forget gate: how much of the old cell to keep
     g = gates[..., 2 * size : 3 * size].tanh()  # candidate cell values
+    o = gates[..., 3 * size :].sigmoid()  # output gate: how much of the new cell to show
     c_next = f * c + i * g
     return o * c_next.tanh(), c_next
 
@@ -109,12 +110,12 @@ def gru_step(gi: Tensor, state: State, weight_hh: Tensor, bias_hh: Tensor | None
     h' = (1 - z) * n + z * h                                z = 1 keeps the old state
     """
     (h,) = state
-    gh = linear(h, weight_hh, bias_hh)  # (B, 3H): all three recurrent terms in one op
+    gh = recurrent_term(h, weight_hh, bias_hh)  # (B, 3H): all three recurrent terms in one op
     size = h.shape[-1]
-    r_z = (gi + gh)[..., : 2 * size].sigmoid()  # r and z share one add and one sigmoid
-    r, z = r_z[..., :size], r_z[..., size:]
+    r = (gi[..., :size] + gh[..., :size]).sigmoid()
+    z = (gi[..., size : 2 * size] + gh[..., size : 2 * size]).sigmoid()
     n = (gi[..., 2 * size :] + r * gh[..., 2 * size :]).tanh()
-    return (n + z * (h - n),)  # = (1 - z) * n + z * h, in one op fewer
+    return ((1 - z) * n + z * h,)
 
 
 @dataclass(frozen=True)

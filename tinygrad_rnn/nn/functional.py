@@ -29,6 +29,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from .. import backend as _backend
+from ..function import Function
 from ..ops import linear, where
 from ..tensor import Tensor
 
@@ -123,10 +124,26 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True) -> Tensor:
         return input
     if p == 1.0:
         return input * 0.0  # every element dropped (and nothing to scale)
-    xp = input.xp
-    uniform = input._backend.random("uniform", input.shape, _backend.dtype_name(input.dtype))
-    keep = xp.astype(uniform >= p, input.dtype)  # P(u >= p) = 1 - p for u ~ U[0, 1)
-    return input * Tensor(keep / (1.0 - p))
+    return Dropout.apply(input, p=p)
+
+
+class Dropout(Function):
+    """y = x * m / (1 - p), m_i ~ Bernoulli(1 - p);  dL/dx = dL/dy * m / (1 - p)
+
+    The mask is drawn inside the op, so a step replayed by :func:`tinygrad_rnn.compile` draws a
+    new one each time, from the same seeded generator as an eager step.
+    """
+
+    def forward(self, x, p):
+        xp = self.xp
+        uniform = _backend.backend_of(x).random("uniform", tuple(x.shape), _backend.dtype_name(x.dtype))
+        scale = xp.astype(uniform >= p, x.dtype) / (1.0 - p)  # P(u >= p) = 1 - p for u ~ U[0, 1)
+        self.save_for_backward(scale)
+        return x * scale
+
+    def backward(self, grad):
+        (scale,) = self.saved
+        return (grad * scale,)
 
 
 def layer_norm(

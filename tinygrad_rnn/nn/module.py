@@ -31,6 +31,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from .. import backend as _backend
+from .. import recording as _recording
 from ..tensor import Tensor
 
 
@@ -61,6 +62,8 @@ def clear_grads(params: Iterable[Tensor], set_to_none: bool = True) -> None:
     """Forget each gradient (``grad = None``, as PyTorch's default), or with ``set_to_none=False``
     fill the existing ones with zeros in place: what ``Module.zero_grad`` and ``Optimizer.zero_grad`` do."""
     for param in params:
+        if _recording.recorder is not None:  # tinygrad_rnn.compile is capturing: record this
+            _recording.recorder.clear_grad(param, set_to_none)
         if param.grad is not None and not set_to_none:
             param.grad.data[...] = 0
         else:

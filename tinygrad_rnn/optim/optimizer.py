@@ -28,6 +28,7 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from .. import backend as _backend
+from .. import recording as _recording
 from ..nn.module import Parameter, clear_grads
 from ..serialization import to_numpy
 from ..tensor import Tensor
@@ -115,6 +116,8 @@ class Optimizer:
         forward, backward); ``step`` returns what it returned (None without a closure), as in PyTorch.
         """
         loss = None if closure is None else closure()
+        if _recording.recorder is not None:  # tinygrad_rnn.compile is capturing: record this update
+            _recording.recorder.optimizer_step(self)
         for group in self.param_groups:
             for param in group["params"]:
                 if param.grad is None:

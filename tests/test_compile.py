@@ -1,0 +1,466 @@
+"""tinygrad_rnn.compile: a replayed step computes what the eager step computes, guards capture
+again when they must, and what a tape cannot repeat fails loudly (TinyJit's footguns, one test each)."""
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import nn
+from tinygrad_rnn.compiler import CaptureError
+from tinygrad_rnn.nn import functional as F
+
+STEPS = 20
+
+
+def onehot(classes, n, dtype, device):
+    return tg.Tensor(np.eye(n, dtype=dtype)[classes], device=device)
+
+
+def layer_problem(kind, dtype, device, optimizer="adam", **options):
+    """A layer, a head, an optimizer (and a scheduler) and the step training them."""
+    tg.manual_seed(0)
+    layer = getattr(nn, kind)(3, 4, dtype=dtype, device=device, **options)
+    directions = 2 if options.get("bidirectional") else 1
+    head = nn.Linear(4 * directions, 5, dtype=dtype, device=device)
+    params = [*layer.parameters(), *head.parameters()]
+    if optimizer == "adam":
+        opt = tg.optim.Adam(params, lr=0.02)
+    else:
+        opt = tg.optim.SGD(params, lr=0.1, momentum=0.9)
+    scheduler = tg.optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5)
+
+    def step(x, target, lengths):
+        opt.zero_grad()
+        out, _ = layer(x, lengths=lengths)
+        steps, batch, features = out.shape
+        logits = head(out.reshape(steps * batch, features))
+        loss = -(logits.log_softmax(-1) * target).sum() / (steps * batch)
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step, scheduler, params
+
+
+def batches(dtype, device, steps=STEPS):
+    rng = np.random.default_rng(1)
+    for _ in range(steps):
+        x = tg.Tensor(rng.standard_normal((5, 2, 3)).astype(dtype), device=device)
+        yield x, onehot(rng.integers(0, 5, 10), 5, dtype, device)
+
+
+def train(compiled, make, dtype, device, lengths=None, **options):
+    step, scheduler, params = make(dtype=dtype, device=device, **options)
+    run = tg.compile(step) if compiled else step
+    losses = []
+    for x, target in batches(dtype, device):
+        losses.append(run(x, target, lengths).item())
+        scheduler.step()
+    return np.array(losses), [p.numpy().copy() for p in params], run
+
+
+def assert_same(eager, compiled, dtype):
+    tolerance = 1e-12 if dtype == "float64" else 1e-5
+    np.testing.assert_allclose(compiled[0], eager[0], rtol=tolerance, atol=tolerance)
+    for a, b in zip(eager[1], compiled[1]):
+        np.testing.assert_allclose(b, a, rtol=tolerance, atol=tolerance)
+
+
+LAYER_CASES = [
+    ("RNN", {}),
+    ("LSTM", {"num_layers": 2}),
+    ("GRU", {"bidirectional": True}),
+    ("LSTM", {"num_layers": 2, "bidirectional": True, "dropout": 0.5}),
+    ("GRU", {"num_layers": 2, "dropout": 0.3}),
+]
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@pytest.mark.parametrize(("kind", "options"), LAYER_CASES, ids=[f"{k}-{o}" for k, o in LAYER_CASES])
+def test_compiled_layers_train_as_eager(kind, options, dtype, device):
+    def make(**kw):
+        return layer_problem(kind, **kw, **options)
+
+    eager = train(False, make, dtype, device)
+    compiled = train(True, make, dtype, device)
+    assert_same(eager, compiled, dtype)
+    assert compiled[2].captures == 1 and compiled[2].replays == STEPS - 1
+
+
+@pytest.mark.parametrize("optimizer", ["adam", "sgd"])
+def test_lengths_and_sgd_with_momentum(optimizer, device):
+    def make(**kw):
+        return layer_problem("LSTM", optimizer=optimizer, bidirectional=True, **kw)
+
+    eager = train(False, make, "float64", device, lengths=[5, 3])
+    compiled = train(True, make, "float64", device, lengths=[5, 3])
+    assert_same(eager, compiled, "float64")
+    assert compiled[2].captures == 1
+
+
+def cell_problem(dtype, device):
+    """A hand-written Elman cell, the loss taken at every step."""
+    tg.manual_seed(0)
+    w_xh = tg.Tensor(tg.randn(3, 4).numpy().astype(dtype) * 0.5, requires_grad=True, device=device)
+    w_hh = tg.Tensor(tg.randn(4, 4).numpy().astype(dtype) * 0.5, requires_grad=True, device=device)
+    w_hy = tg.Tensor(tg.randn(4, 5).numpy().astype(dtype) * 0.5, requires_grad=True, device=device)
+    params = [w_xh, w_hh, w_hy]
+    opt = tg.optim.SGD(params, lr=0.1, momentum=0.9)
+    scheduler = tg.optim.lr_scheduler.ExponentialLR(opt, gamma=0.9)
+
+    def step(x, target, lengths=None):
+        opt.zero_grad()
+        h = tg.zeros(x.shape[1], 4, dtype=dtype, device=device)
+        loss = 0.0
+        for t in range(x.shape[0]):
+            h = (x[t] @ w_xh + h @ w_hh).tanh()
+            logits = h @ w_hy
+            loss = loss + -(logits.log_softmax(-1) * target[t * 2 : t * 2 + 2]).sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    return step, scheduler, params
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_a_hand_written_cell_with_a_loss_at_every_step(dtype, device):
+    def make(**kw):
+        return cell_problem(**kw)
+
+    assert_same(train(False, make, dtype, device), train(True, make, dtype, device), dtype)
+
+
+def test_cross_entropy_with_class_indices_is_guarded_by_their_values():
+    """cross_entropy reads its class indices as Python data: new indices capture again (never stale)."""
+    step_of, _, _ = layer_problem("RNN", "float64", "cpu")
+    layer_step = tg.compile(lambda x, y: F.cross_entropy(x.sum(axis=0), y))
+    x = tg.randn(4, 3, 5, dtype="float64")
+    for y in ([0, 1, 2], [0, 1, 2], [2, 2, 0]):
+        y = tg.Tensor(y)
+        assert layer_step(x, y).item() == pytest.approx(F.cross_entropy(x.sum(axis=0), y).item(), abs=1e-12)
+    assert layer_step.captures == 2 and "argument tensor #1" in layer_step.last_miss
+
+
+# --- guards --------------------------------------------------------------------------------------
+def guarded_setup():
+    tg.manual_seed(0)
+    layer = nn.GRU(3, 4, dropout=0.0, num_layers=2)
+    opt = tg.optim.SGD(layer.parameters(), lr=0.1)
+
+    def step(x):
+        opt.zero_grad()
+        out, _ = layer(x)
+        loss = (out * out).mean()
+        loss.backward()
+        opt.step()
+        return loss
+
+    return layer, opt, step
+
+
+def test_every_guard_captures_again_and_results_stay_equal():
+    layer, opt, step = guarded_setup()
+    eager_layer, eager_opt, eager_step = guarded_setup()
+    compiled = tg.compile(step)
+
+    def both(x, **_):
+        ours, theirs = compiled(x).item(), eager_step(x).item()
+        assert ours == pytest.approx(theirs, rel=1e-6)
+
+    x = tg.randn(5, 2, 3)
+    both(x)
+    both(x)
+    assert compiled.captures == 1
+    changes = [
+        ("shape", lambda: None, tg.randn(6, 2, 3)),
+        ("dtype", lambda: [m.double() for m in (layer, eager_layer)], tg.randn(5, 2, 3, dtype="float64")),
+        ("requires_grad", lambda: None, tg.randn(5, 2, 3, dtype="float64").requires_grad_()),
+        ("training", lambda: [m.eval() for m in (layer, eager_layer)], tg.randn(5, 2, 3, dtype="float64")),
+        ("dropout", lambda: [setattr(m, "dropout", 0.5) for m in (layer, eager_layer)], None),
+        ("parameter frozen", lambda: [m.weight_hh_l1.requires_grad_(False) for m in (layer, eager_layer)], None),
+    ]
+    for what, change, new_x in changes:
+        change()
+        x = new_x if new_x is not None else x
+        before = compiled.captures
+        tg.manual_seed(1)
+        ours = compiled(x).item()
+        tg.manual_seed(1)
+        theirs = eager_step(x).item()
+        assert ours == pytest.approx(theirs, rel=1e-6), what
+        assert compiled.captures == before + 1, what
+        for _ in range(2):  # x.grad appears after the first call (x requires grad): one more capture then
+            assert compiled(x).item() == pytest.approx(eager_step(x).item(), rel=1e-6), what
+        replays = compiled.replays
+        assert compiled(x).item() == pytest.approx(eager_step(x).item(), rel=1e-6), what
+        assert compiled.replays == replays + 1, what  # and replayed from then on
+
+
+def test_grad_mode_and_a_closure_value_are_guards():
+    w = tg.Tensor([2.0], requires_grad=True)
+    scale = 3.0
+
+    @tg.compile
+    def f(x):
+        return x * w * scale
+
+    assert f(tg.Tensor([1.0])).item() == 6.0
+    scale = 5.0  # noqa: F841 - read by f through its closure
+    assert f(tg.Tensor([1.0])).item() == 10.0 and f.captures == 2
+    with tg.no_grad():
+        assert f(tg.Tensor([1.0])).item() == 10.0
+    assert f.captures == 3
+
+
+def test_a_global_python_value_is_a_guard():
+    namespace = {"tg": tg, "OFFSET": 1.0}
+    exec("def f(x):\n    return x + OFFSET", namespace)
+    f = tg.compile(namespace["f"])
+    assert f(tg.Tensor([1.0])).item() == 2.0
+    namespace["OFFSET"] = 4.0
+    assert f(tg.Tensor([1.0])).item() == 5.0 and f.captures == 2
+    assert "OFFSET" in f.last_miss
+
+
+def test_the_cache_keeps_a_few_tapes():
+    f = tg.compile(lambda x: x * 2, cache_size=2)
+    for n in (1, 2, 1, 2, 3, 1):
+        assert f(tg.ones(n)).tolist() == [2.0] * n
+    assert f.captures == 4  # 1, 2 captured; 3 evicts 1; 1 again
+
+
+# --- footguns ------------------------------------------------------------------------------------
+def test_outputs_are_fresh_never_overwritten_by_the_next_replay():
+    f = tg.compile(lambda x: (x * 2).tanh())
+    first = f(tg.Tensor([0.1]))
+    second = f(tg.Tensor([0.2]))
+    third = f(tg.Tensor([0.3]))
+    assert [first.item(), second.item(), third.item()] == pytest.approx(np.tanh([0.2, 0.4, 0.6]).tolist())
+    assert first.grad_fn is None and not first.requires_grad
+
+
+def test_a_frozen_branch_and_item_during_capture_fail_loudly():
+    @tg.compile
+    def branch(x):
+        y = x * 2
+        if y.sum() > 0:  # data-dependent Python branching
+            return y
+        return -y
+
+    with pytest.raises(CaptureError, match=r"comparison.*if y.sum\(\) > 0"):
+        branch(tg.Tensor([1.0]))
+
+    @tg.compile
+    def logs(x):
+        loss = (x * x).sum()
+        print(loss.item())
+        return loss
+
+    with pytest.raises(CaptureError, match=r"\.item\(\).*return the tensor"):
+        logs(tg.Tensor([1.0]))
+
+
+def test_a_hand_written_update_of_data_fails_loudly():
+    w = tg.Tensor([1.0], requires_grad=True)
+
+    @tg.compile
+    def step(x):
+        loss = (x * w).sum()
+        loss.backward()
+        w.data = w.data - 0.1 * w.grad.data
+        return loss
+
+    with pytest.raises(CaptureError, match="outside an op"):
+        step(tg.Tensor([1.0]))
+
+
+def test_fallback_runs_eagerly_with_a_warning():
+    f = tg.compile(lambda x: x * float((x * 2).sum()), fallback=True)
+    with pytest.warns(UserWarning, match="run eagerly"):
+        assert f(tg.Tensor([1.0, 2.0])).tolist() == [6.0, 12.0]
+    assert f(tg.Tensor([1.0, 1.0])).tolist() == [4.0, 4.0]  # eager: not a stale 6.0
+    assert f.captures == 0
+
+
+def test_random_numbers_outside_an_op_fail_loudly():
+    f = tg.compile(lambda x: x + tg.randn(*x.shape))
+    with pytest.raises(CaptureError, match="random numbers"):
+        f(tg.zeros(3))
+
+
+def test_dropout_masks_are_drawn_anew_and_follow_the_seed():
+    f = tg.compile(lambda x: F.dropout(x, 0.5))
+    x = tg.ones(64)
+    tg.manual_seed(3)
+    masks = [f(x).numpy() for _ in range(3)]
+    assert not np.array_equal(masks[1], masks[2])
+    tg.manual_seed(3)
+    eager = [F.dropout(x, 0.5).numpy() for _ in range(3)]
+    assert all(np.array_equal(a, b) for a, b in zip(masks, eager))
+
+
+def test_returned_state_fed_back_as_the_next_input():
+    w = tg.Tensor([[0.5, -0.2], [0.1, 0.3]], requires_grad=True)
+    step = tg.compile(lambda x, h: (x + h @ w).tanh())
+    h_compiled = h_eager = tg.zeros(1, 2)
+    for t in range(5):
+        x = tg.Tensor([[0.1 * t, -0.2]])
+        h_compiled = step(x, h_compiled)
+        h_eager = (x + h_eager @ w).tanh().detach()
+        np.testing.assert_allclose(h_compiled.numpy(), h_eager.numpy(), rtol=1e-6)
+    assert step.captures == 1
+
+
+def test_the_same_tensor_passed_twice_is_its_own_key():
+    f = tg.compile(lambda a, b: a * 2 + b)
+    x, y = tg.Tensor([1.0]), tg.Tensor([10.0])
+    assert f(x, x).item() == 3.0
+    assert f(x, y).item() == 12.0  # not 2 * x + x replayed
+    assert f(y, y).item() == 30.0
+    assert f.captures == 2
+
+
+def test_external_writes_between_calls_are_seen():
+    w = tg.Tensor([1.0], requires_grad=True)
+    f = tg.compile(lambda x: x * w)
+    assert f(tg.Tensor([2.0])).item() == 2.0
+    w.data = w.data * 3  # between calls: read afresh by the replay
+    assert f(tg.Tensor([2.0])).item() == 6.0
+    w.data[...] = 5.0
+    assert f(tg.Tensor([2.0])).item() == 10.0 and f.captures == 1
+
+
+def test_an_lr_scheduler_and_adams_step_count_take_effect_without_a_new_capture():
+    def run(compiled):
+        w = tg.Tensor([1.0, -2.0], dtype="float64", requires_grad=True)
+        opt = tg.optim.Adam([w], lr=0.5)
+        scheduler = tg.optim.lr_scheduler.StepLR(opt, step_size=1, gamma=0.5)
+
+        def step():
+            opt.zero_grad()
+            loss = (w * w).sum()
+            loss.backward()
+            opt.step()
+            return loss
+
+        run = tg.compile(step) if compiled else step
+        values = []
+        for _ in range(6):
+            run()
+            scheduler.step()
+            values.append(w.numpy().copy())
+        return np.array(values), opt.state[id(w)]["step"], getattr(run, "captures", 1)
+
+    (eager, eager_t, _), (ours, our_t, captures) = run(False), run(True)
+    np.testing.assert_allclose(ours, eager, rtol=1e-14)
+    assert our_t == eager_t == 6 and captures == 1
+
+
+def test_gradients_accumulate_across_calls_as_eagerly():
+    def run(compiled):
+        w = tg.Tensor([1.0, 2.0], dtype="float64", requires_grad=True)
+
+        def step(x):
+            (x * w * w).sum().backward()  # no zero_grad: .grad adds up
+            return w.grad * 1.0
+
+        f = tg.compile(step) if compiled else step
+        return [f(tg.Tensor([1.0, 3.0], dtype="float64")).tolist() for _ in range(4)], w.grad.tolist()
+
+    assert run(True) == run(False)
+
+
+def test_the_tape_dump_and_the_graph_of_the_last_call():
+    w = tg.Tensor([[0.5]], requires_grad=True, name="w")
+
+    @tg.compile
+    def f(x):
+        h = tg.zeros(1, 1)
+        for t in range(3):
+            with tg.scope(f"t={t}"):
+                h = tg.linear(x[t : t + 1], w, h).tanh()
+        return h.sum()
+
+    x = tg.Tensor([[1.0], [2.0], [3.0]])
+    f(x)
+    value = f(x * 2).item()
+    text = str(f.tape)
+    assert text.count("= linear(") == 3 and "w (1, 1)" in text and "[t=2]" in text
+    loss = f.graph()
+    assert loss.item() == pytest.approx(value) and loss.op == "sum"
+    terms = tg.bptt.contributions(loss, w)
+    assert sorted(terms) == [0, 1, 2]
+
+
+def test_a_step_reaching_an_earlier_graph_fails_loudly():
+    w = tg.Tensor([1.0], requires_grad=True)
+    carried = w * 2  # made eagerly, before the capture
+
+    @tg.compile
+    def step(x):
+        loss = (x * carried).sum()
+        loss.backward()
+        return loss
+
+    with pytest.raises(CaptureError, match="detach"):
+        step(tg.Tensor([1.0]))
+
+
+def test_the_benchmark_runs_in_quick_mode(capsys):
+    """benchmarks/bench_compile.py checks every implementation against numpy before timing it."""
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_compile.py"
+    spec = importlib.util.spec_from_file_location("bench_compile", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    bench.main(["--quick"])
+    out = capsys.readouterr().out
+    rows = [line for line in out.splitlines() if line.startswith("| rnn") or line.startswith("| lstm")]
+    assert len(rows) == 6
+    for row in rows[:4]:  # the implementations agree with numpy (float32)
+        assert float(row.split("|")[2]) < 1e-5
+
+
+def test_the_device_is_a_guard():
+    pytest.importorskip("array_api_strict")
+    f = tg.compile(lambda x: (x * 2).sum())
+    assert f(tg.ones(3)).item() == 6.0
+    strict = f(tg.Tensor([1.0, 2.0, 3.0], device="array_api_strict"))
+    assert strict.device == "array_api_strict" and strict.item() == 12.0
+    assert f.captures == 2
+
+
+def test_reading_gradients_outside_an_op_fails_loudly():
+    from tinygrad_rnn.nn.utils import clip_grad_norm_
+
+    layer = nn.Linear(3, 2)
+    opt = tg.optim.SGD(layer.parameters(), lr=0.1)
+
+    @tg.compile
+    def step(x):
+        opt.zero_grad()
+        layer(x).sum().backward()
+        clip_grad_norm_(layer.parameters(), 0.1)  # scales the gradients outside the tape
+        opt.step()
+
+    with pytest.raises(CaptureError, match="the gradient of layer.weight"):
+        step(tg.randn(4, 3))
+
+
+def test_a_compiled_method():
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.linear = nn.Linear(2, 1)
+
+        @tg.compile
+        def predict(self, x):
+            return self.linear(x).tanh()
+
+    a, b = Model(), Model()
+    x = tg.randn(3, 2)
+    np.testing.assert_allclose(a.predict(x).numpy(), a.linear(x).tanh().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(b.predict(x).numpy(), b.linear(x).tanh().numpy(), rtol=1e-6)  # b's weights

@@ -1,0 +1,193 @@
+"""Guards: what must be unchanged for a captured tape to be replayed instead of captured again.
+
+Two layers, checked at every call:
+
+* the **key** of the call (:func:`call_key`), built from the arguments alone: each tensor's shape,
+  dtype, device, ``requires_grad``, whether it is a leaf and has a ``.grad``, and which arguments
+  are the same tensor; every other argument by value; and the grad mode. Tapes are looked up by it.
+* each tape's own **guards** (:class:`Guards`), known once the capture has run: the shape, dtype,
+  ``requires_grad`` (and, where the step's result depends on it, whether ``.grad`` is None) of
+  every tensor the step read that existed before it (parameters, buffers); the ``training`` flag
+  and the other plain Python attributes (a dropout probability, ...) of every module the function
+  can reach; the plain Python values (numbers, strings, booleans) it can read from its closure and
+  from the globals it names (and those of the functions it calls by name); and the contents of
+  integer arguments the step read as Python data (class indices read by ``cross_entropy``).
+
+Example:
+    >>> import tinygrad_rnn as tg
+    >>> x = tg.zeros(2, 3)
+    >>> call_key([x, x], {}) == call_key([x, tg.zeros(2, 3)], {})   # the same tensor twice is another key
+    False
+"""
+
+from __future__ import annotations
+
+import types
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import numpy as np
+
+from ..function import is_grad_enabled
+from ..nn.module import Module
+from ..tensor import Tensor
+
+SCALARS = (bool, int, float, str, type(None), complex)
+_MISSING = object()
+
+
+def flatten(obj: Any, tensors: list) -> Any:
+    """``obj`` (arguments: tensors inside tuples, lists and dicts) as a hashable spec; its tensors
+    are appended to ``tensors`` in order and stand in the spec by their signature."""
+    if isinstance(obj, Tensor):
+        alias = next((i for i, t in enumerate(tensors) if t is obj), None)
+        tensors.append(obj)
+        data = obj.data
+        grad_is_none = obj.grad is None
+        return (
+            "T",
+            tuple(data.shape),
+            data.dtype,
+            obj.device,
+            obj.requires_grad,
+            obj._ctx is None,
+            grad_is_none,
+            alias,
+        )
+    if isinstance(obj, (tuple, list)):
+        return (type(obj).__name__, tuple(flatten(item, tensors) for item in obj))
+    if isinstance(obj, dict):
+        return ("dict", tuple((key, flatten(value, tensors)) for key, value in obj.items()))
+    if isinstance(obj, np.ndarray):
+        return ("ndarray", obj.shape, obj.dtype.str, obj.tobytes())
+    try:
+        hash(obj)
+    except TypeError:
+        return ("object", id(obj))
+    return ("value", type(obj), obj)
+
+
+def call_key(args: list, kwargs: dict) -> tuple:
+    """The lookup key of a call (see the module docstring); the flattened tensors are not kept."""
+    return (flatten(list(args), []), flatten(kwargs, []), is_grad_enabled())
+
+
+# --- what the function can reach -----------------------------------------------------------------
+def _code_names(code: types.CodeType) -> Iterator[str]:
+    yield from code.co_names
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            yield from _code_names(const)
+
+
+def _is_library(obj: Any) -> bool:
+    module = getattr(obj, "__module__", "") or ""
+    return module.split(".")[0] in ("tinygrad_rnn", "numpy", "builtins")
+
+
+class Reach:
+    """The modules, optimizers and plain Python values a function can read: from its closure, the
+    globals it names, its ``self`` (a bound method), the functions it calls by name (not the
+    library's own), and its arguments."""
+
+    def __init__(self, fn: Callable, args: Any):
+        self.values: list[tuple[str, Callable[[], Any], Any]] = []  # (where, read it again, value)
+        self.modules: dict[int, tuple[str, Module]] = {}
+        self.optimizers: list = []
+        self._seen: set[int] = set()
+        self._visit_function(fn, depth=0)
+        self._visit_value("argument", args, depth=1)
+
+    def _visit_function(self, fn: Any, depth: int) -> None:
+        if id(fn) in self._seen or depth > 3:
+            return
+        self._seen.add(id(fn))
+        if isinstance(fn, Module):
+            self._visit_value("the function", fn, depth)
+            return
+        if isinstance(fn, types.MethodType):
+            self._visit_value("self", fn.__self__, depth)
+            fn = fn.__func__
+        code = getattr(fn, "__code__", None)
+        if code is None:
+            return
+        for name, cell in zip(code.co_freevars, fn.__closure__ or ()):
+            try:
+                value = cell.cell_contents
+            except ValueError:  # an empty cell
+                continue
+            self._visit_value(name, value, depth, lambda cell=cell: cell.cell_contents)
+        namespace = fn.__globals__
+        for name in dict.fromkeys(_code_names(code)):
+            if name in namespace:
+                self._visit_value(name, namespace[name], depth, lambda name=name: namespace.get(name, _MISSING))
+
+    def _visit_value(self, where: str, value: Any, depth: int, read: Callable | None = None) -> None:
+        from ..optim.optimizer import Optimizer
+
+        if isinstance(value, SCALARS) or (isinstance(value, tuple) and all(isinstance(v, SCALARS) for v in value)):
+            if read is not None:
+                self.values.append((where, read, value))
+        elif isinstance(value, Module):
+            for name, module in value.named_modules(prefix=where if where not in ("argument", "self") else ""):
+                self.modules.setdefault(id(module), (name, module))
+        elif isinstance(value, Optimizer):
+            self.optimizers.append(value)
+        elif isinstance(value, (list, tuple, dict)) and depth <= 1:
+            for item in value.values() if isinstance(value, dict) else value:
+                self._visit_value(where, item, depth + 1)
+        elif isinstance(value, (types.FunctionType, types.MethodType)) and not _is_library(value):
+            self._visit_function(value, depth + 1)
+
+    def parameter_names(self) -> dict[int, str]:
+        """id(tensor) -> its dotted name in the modules reached (for the tape's dump)."""
+        names: dict[int, str] = {}
+        for prefix, module in self.modules.values():
+            for name, tensor in [*module.named_parameters(recurse=False), *module.named_buffers(recurse=False)]:
+                names.setdefault(id(tensor), f"{prefix}.{name}" if prefix else name)
+        return names
+
+    def tensors(self) -> list[Tensor]:
+        """The parameters and buffers of the modules reached and the optimizers' parameters."""
+        found = [t for _, module in self.modules.values() for t in module.parameters(recurse=False)]
+        found += [t for _, module in self.modules.values() for t in module.buffers(recurse=False)]
+        found += [p for opt in self.optimizers for group in opt.param_groups for p in group["params"]]
+        return found
+
+
+def module_state(module: Module) -> dict[str, Any]:
+    """A module's plain Python attributes (``training``, ``dropout``, ``batch_first``, ...)."""
+    return {key: value for key, value in vars(module).items() if isinstance(value, SCALARS)}
+
+
+class Guards:
+    """A tape's guards (see the module docstring); :meth:`failure` names the first one that fails."""
+
+    def __init__(self, reach: Reach, leaves: list, value_guards: dict):
+        self.values = reach.values
+        self.modules = [(name, module, module_state(module)) for name, module in reach.modules.values()]
+        # (tensor, shape, dtype, requires_grad, grad_is_none or None when the step does not depend on it)
+        self.leaves = leaves
+        self.arg_values = value_guards  # position of an integer argument -> its contents at capture
+
+    def failure(self, args: list) -> str | None:
+        """None if the tape may be replayed for the argument tensors ``args``, else why not."""
+        for tensor, shape, dtype, requires_grad, grad_is_none in self.leaves:
+            data = tensor.data
+            if data.shape != shape or data.dtype != dtype or tensor.requires_grad != requires_grad:
+                return f"a tensor read by the step changed: now {tuple(data.shape)} {data.dtype}, was {shape} {dtype}"
+            if grad_is_none is not None and (tensor.grad is None) != grad_is_none:
+                return "a parameter's .grad changed between None and a tensor (the step adds to it)"
+        for name, module, state in self.modules:
+            if module_state(module) != state:
+                return f"an attribute of module {name or type(module).__name__} changed (training, dropout, ...)"
+        for where, read, value in self.values:
+            now = read()
+            if now is not value and now != value:
+                return f"the Python value {where!r} changed from {value!r} to {now!r}"
+        for position, expected in self.arg_values.items():
+            data = args[position].data
+            xp = args[position].xp
+            if not bool(xp.all(data == expected)):
+                return f"argument tensor #{position} holds other values (the step read them as Python data)"
+        return None

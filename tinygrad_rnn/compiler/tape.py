@@ -1,0 +1,233 @@
+"""The tape: the flat list of array-level calls a captured step made, and its replay.
+
+A tape holds *slots*, numbered values: the arrays of the step's arguments, of tensors that
+existed before the capture (parameters, buffers: read afresh at each replay, so a change made
+between calls is seen), of constants made during the capture (a Python number's 0-d array,
+``zeros(...)``), and of every op's output. Its *program* is a list of calls on slots:
+
+* ``forward``: an op's ``forward`` (the very Function instance recorded during the capture, so
+  its ``saved`` arrays and attributes are refreshed for its backward), on the arrays of its
+  input slots, writing its output slot;
+* ``backward``: the nodes the engine backpropagated through, in the order it visited them; each
+  node's ``backward`` and the summing of gradients use the engine's own helpers
+  (:func:`tinygrad_rnn.autograd._accumulate`, ``_store_grad``), so gradients come out exactly
+  as eagerly, into ``.grad``;
+* ``step``: an optimizer's update rule on each parameter, reading the group's hyperparameters
+  (``lr``, ...) and the optimizer's state (momentum buffers, Adam's step count) at each replay;
+* ``clear``: ``zero_grad`` (``clear_grads``) on the parameters it cleared.
+
+Replaying runs these calls and nothing else: no Tensor or Function is created, no graph is
+searched (only the returned tensors, and each parameter's new ``.grad``, are new Tensors).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from .. import autograd
+from ..backend import dtype_name
+from ..tensor import Tensor
+
+Run = Callable[[list, list], None]  # one program entry: run(values, argument tensors)
+
+
+def describe(array: Any) -> str:
+    """``(32, 8)`` and the dtype when it is not float32: how the dump shows an array."""
+    if not hasattr(array, "shape"):
+        return repr(array)
+    name = dtype_name(array.dtype)
+    return f"{tuple(array.shape)}" + ("" if name == "float32" else f" {name}")
+
+
+def forward_call(ctx: Any, ins: tuple, params: dict, out: int, build_params: Callable | None, scalar: bool) -> Run:
+    """A program entry running ``ctx.forward`` on slots ``ins`` into slot ``out``.
+
+    Written out for one and two inputs and no parameters (the common cases), to keep the replay's
+    own cost per op to a call and a few list reads. ``build_params`` rebuilds parameters that hold
+    tensors (an index tensor in ``x[idx]``) from their slots; ``scalar``: NumPy returns a 0-d result
+    as a scalar, which the engine stores as a 0-d array: so does the replay.
+    """
+    forward = ctx.forward
+    if build_params is not None or scalar:
+
+        def run(v, args):
+            y = forward(*[v[i] for i in ins], **(build_params(v) if build_params else params))
+            v[out] = np.asarray(y) if scalar and isinstance(y, np.generic) else y
+
+        return run
+    if len(ins) == 1:
+        (a,) = ins
+        if params:
+
+            def run(v, args):
+                v[out] = forward(v[a], **params)
+        else:
+
+            def run(v, args):
+                v[out] = forward(v[a])
+
+        return run
+    if len(ins) == 2 and not params:
+        a, b = ins
+
+        def run(v, args):
+            v[out] = forward(v[a], v[b])
+
+        return run
+
+    def run(v, args):
+        v[out] = forward(*[v[i] for i in ins], **params)
+
+    return run
+
+
+def leaf_of(ref: Any, args: list) -> Tensor:
+    """A leaf named in the tape: an argument's position (an int) or the tensor itself."""
+    return args[ref] if type(ref) is int else ref
+
+
+def backward_call(root_key: int, seed: int, nodes: list, grad_slots: list, deferred: dict) -> Run:
+    """A program entry replaying one ``backward``: ``nodes`` are ``(key, ctx, store, parents, defer)``
+    in the engine's order; ``store`` names the leaf (or retained tensor) whose ``.grad`` receives
+    the node's gradient; ``parents`` the ``(index, tensor)`` inputs that take a gradient.
+
+    ``deferred`` maps a weight (by key) to the weight tensor, when several ``linear`` / ``matmul``
+    nodes share it (a recurrent weight used at every step): those nodes' ``defer`` names it, their
+    backward skips the weight's term, and the terms are summed as ONE matmul of the stacked
+    per-step factors when the weight's turn comes, as a hand-written BPTT does:
+    dL/dW = sum_t g_t^T x_t = [g_1; ...; g_T]^T [x_1; ...; x_T].
+    """
+    accumulate, store_grad = autograd._accumulate, autograd._store_grad
+
+    def run(v, args):
+        grads = {root_key: v[seed]}
+        owned: set = set()
+        pending: dict = {key: ([], []) for key in deferred}
+        for key, ctx, store, parents, defer in nodes:
+            if key in pending:  # every term of this weight is in: one matmul over the steps
+                lefts, rights = pending.pop(key)
+                weight, xp = deferred[key]
+                term = xp.concat(lefts[::-1]).mT @ xp.concat(rights[::-1])
+                accumulate(grads, owned, weight, term, xp)
+            g = grads.pop(key)
+            if store is not None:
+                store_grad(leaf_of(store, args), g, key in owned)
+            if ctx is None:
+                continue
+            input_grads = ctx.backward(g)
+            xp = ctx.xp
+            if defer is not None:  # dL/dW's term, kept for the one matmul: linear g^T x, matmul a^T g
+                lefts, rights = pending[defer[0]]
+                if defer[1] == "linear":
+                    lefts.append(g)
+                    rights.append(ctx.saved[0])
+                else:
+                    lefts.append(ctx.saved[0])
+                    rights.append(g)
+            for index, parent in parents:
+                parent_grad = input_grads[index]
+                if parent_grad is not None:
+                    accumulate(grads, owned, parent, parent_grad, xp)
+        for slot, ref in grad_slots:
+            v[slot] = leaf_of(ref, args).grad.data
+
+    return run
+
+
+def step_call(optimizer: Any, entries: list) -> Run:
+    """A program entry replaying ``optimizer.step()``: ``entries`` are ``(group, param, slot)``;
+    the group dict and the optimizer's state are read at each replay (a scheduler's lr, Adam's t)."""
+    update, state = optimizer.update, optimizer.state
+
+    def run(v, args):
+        for group, param, slot in entries:
+            key = id(param)
+            param.data = update(param.xp, param.data, param.grad.data, state.setdefault(key, {}), group)
+            v[slot] = param.data
+
+    return run
+
+
+def clear_call(params: list, set_to_none: bool) -> Run:
+    """A program entry replaying ``zero_grad``: ``clear_grads`` on the same parameters."""
+    from ..nn.module import clear_grads
+
+    def run(v, args):
+        clear_grads(params, set_to_none)
+
+    return run
+
+
+class Tape:
+    """One captured step: its slots, its program, what it returns, and the dump of its calls.
+
+    Built by :class:`~tinygrad_rnn.compiler.capture.Recorder`; run by :meth:`replay`.
+    """
+
+    def __init__(
+        self,
+        template: list,
+        live: list,
+        arg_slots: list,
+        program: list[Run],
+        lines: list[str],
+        outputs: Any,
+        graph: dict,
+    ):
+        self.template = template  # constants in place, None elsewhere
+        self.live = live  # (slot, tensor): tensors from before the capture, read at each replay
+        self.arg_slots = arg_slots  # (slot, position of the argument tensor)
+        self.program = program
+        self.lines = lines
+        self.outputs = outputs  # the returned structure, tensors as ("slot", slot, backend)
+        self.graph = graph  # slot -> the tensor recorded for it during the capture
+        self.last_values: list | None = None
+        self.deferred_needs: list = []  # (ctx, needs_input_grad as recorded, as the replay runs it)
+        self.shows_graph = False  # graph() put the recorded needs_input_grad back
+
+    def show_graph(self) -> None:
+        """Give the recorded ops their own ``needs_input_grad`` back (a graph picture's backward needs
+        every weight term); the next replay takes the tape's again."""
+        for ctx, recorded, _ in self.deferred_needs:
+            ctx.needs_input_grad = recorded
+        self.shows_graph = True
+
+    def replay(self, args: list) -> Any:
+        """Run the program on the argument tensors ``args`` (flattened); the step's return value."""
+        if self.shows_graph:
+            for ctx, _, replayed in self.deferred_needs:
+                ctx.needs_input_grad = replayed
+            self.shows_graph = False
+        v = self.template.copy()
+        for slot, tensor in self.live:
+            v[slot] = tensor.data
+        for slot, position in self.arg_slots:
+            v[slot] = args[position].data
+        for run in self.program:
+            run(v, args)
+        self.last_values = v
+        return self.result(v)
+
+    def result(self, v: list) -> Any:
+        """The return value, each tensor a new Tensor around its slot's array (never reused later:
+        every replay computes new arrays)."""
+        return _build(self.outputs, v)
+
+    def __str__(self) -> str:
+        """One line per array call with its shapes (written when asked for: a capture only notes them)."""
+        return "\n".join(line if isinstance(line, str) else line[0](*line[1]) for line in self.lines)
+
+
+def _build(spec: Any, v: list) -> Any:
+    kind = spec[0]
+    if kind == "slot":
+        return Tensor._make(v[spec[1]], spec[2], None)
+    if kind == "const":
+        return spec[1]
+    if kind == "dict":
+        return {key: _build(item, v) for key, item in spec[1].items()}
+    items = [_build(item, v) for item in spec[1]]
+    return tuple(items) if kind == "tuple" else items
