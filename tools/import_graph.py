@@ -5,7 +5,7 @@ Every module of the package is read with :mod:`ast` (nothing is imported or run)
 (top of the file or inside a function; ``if TYPE_CHECKING:`` blocks are skipped: they never run).
 Each module belongs to a layer, and a module may import only its own layer and the layers below:
 
-    core (tensor, function, autograd, ops, backend, ...) -> nn -> {optim, bptt, viz} -> cli
+    core (tensor, function, autograd, ops, backend, ...) -> nn -> {optim, bptt, viz} -> compiler -> cli
 
 (``optim``, ``bptt`` and ``viz`` stand side by side: none imports another.) The package's
 ``__init__.py`` files only re-export, so they are drawn but not checked.
@@ -29,8 +29,24 @@ import sys
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parent.parent / "tinygrad_rnn"
-LAYERS = {"core": 0, "nn": 1, "optim": 2, "bptt": 2, "viz": 2, "cli": 3}  # what each layer may import: <=
-COLORS = {"core": "#dbe9f6", "nn": "#e3f1dc", "optim": "#fbeed5", "bptt": "#f6dde0", "viz": "#ece1f3", "cli": "#eeeeee"}
+LAYERS = {
+    "core": 0,
+    "nn": 1,
+    "optim": 2,
+    "bptt": 2,
+    "viz": 2,
+    "compiler": 3,
+    "cli": 4,
+}  # what each layer may import: <=
+COLORS = {
+    "core": "#dbe9f6",
+    "nn": "#e3f1dc",
+    "optim": "#fbeed5",
+    "bptt": "#f6dde0",
+    "viz": "#ece1f3",
+    "compiler": "#e0f0ee",
+    "cli": "#eeeeee",
+}
 
 
 def module_name(path: Path, package: Path = PACKAGE) -> str:
@@ -43,7 +59,7 @@ def is_package(module: str, package: Path = PACKAGE) -> bool:
 
 
 def layer_of(module: str) -> str:
-    """``nn``, ``optim``, ``bptt``, ``viz`` or ``cli`` by the first name below the package; else ``core``."""
+    """``nn``, ``optim``, ``bptt``, ``viz``, ``compiler`` or ``cli`` by the first name below the package; else ``core``."""
     first = module.split(".")[1] if "." in module else ""
     return first if first in LAYERS else "cli" if first == "__main__" else "core"
 

@@ -49,7 +49,7 @@ from typing import Any
 
 from .. import backend as _backend
 from ..creation import zeros
-from ..functions import linear
+from ..ops import linear
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter, zeros_parameter
