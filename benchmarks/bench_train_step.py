@@ -362,6 +362,8 @@ def print_hand_targets(results: dict, per_step_us: list | None) -> None:
         for label, ratio in ratios.items():
             print(f"- {label}: tinygrad_rnn loop / torch loop = {ratio:.2f} (< 1: {verdict(ratio < 1)})")
         print(f"- all four faster than torch: {verdict(all(r < 1 for r in ratios.values()))}")
+    if per_step_us is None:
+        return
     growth = per_step_us[-1] / per_step_us[0]
     print(
         f"- hand loop, time per step T=500 -> 5000: x{growth:.2f} (flat within 10%: {verdict(abs(growth - 1) <= 0.1)})"
@@ -504,13 +506,13 @@ def main() -> None:
     except ImportError:
         torch = None
         print("PyTorch not installed: its columns are skipped")
+    if not args.no_gc_freeze:
+        gc.collect()
+        gc.freeze()  # the imported libraries' objects: out of every later collection (module docstring)
     if args.hand_only:
         print(HAND_TITLE + "\n")
         print_hand_targets(print_hand_table(HAND_WORKLOADS, torch, 1 if args.quick else 5), None)
         return
-    if not args.no_gc_freeze:
-        gc.collect()
-        gc.freeze()  # the imported libraries' objects: out of every later collection (module docstring)
     rounds = 1 if args.quick else 5
     kinds = args.kinds.split(",")
     print("One training step, float32, one thread; median of interleaved rounds; ms (ratio to numpy)\n")
