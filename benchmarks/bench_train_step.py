@@ -14,6 +14,15 @@ Implementations, all checked first to give the same loss and gradients:
   torch        torch.nn.RNN / nn.LSTM (fused kernels);
   torch-cell   the same cell written from torch ops in a Python loop.
 
+These rows compare the library's *layers* with torch's; torch-cell is a hand-written loop, so
+"tinygrad_rnn vs torch-cell" is a layer against a loop, not like for like. The second table is:
+the loop a user writes from the lectures, h = tanh(x_t @ W_xh + h @ W_hh + b) (or an LSTM cell) and
+loss = loss + F.cross_entropy(h @ W_hy + b_y, y_t) at every step, run as *the same code* on
+tinygrad_rnn tensors and on torch tensors (hand_loss), on issue 11's four workloads. Its verdicts
+(issue 11: the tinygrad_rnn loop faster than the torch loop on all four; time per step flat from
+T=500 to T=5000) close the run. bench_compile.py imports HAND_WORKLOADS, make_problem,
+hand_model and hand_step from here.
+
 Targets (issue 3): tinygrad_rnn <= 1.2x numpy on the first workload; faster than torch-cell on the
 three workloads; time per step flat from T=500 to T=5000. The run ends with each target's verdict,
 read off the measured figures. A fourth, BLAS-bound workload (the one ../shared/peers.md adds) shows
@@ -32,7 +41,7 @@ that every full collection would walk while the Python-level implementations (ti
 torch-cell) run. After the imports the benchmark calls gc.freeze(), so collections see only what
 the implementations themselves allocate (--no-gc-freeze measures without it).
 
-Run: python benchmarks/bench_train_step.py [--quick]
+Run: python benchmarks/bench_train_step.py [--quick] [--hand-only]
 """
 
 from __future__ import annotations
