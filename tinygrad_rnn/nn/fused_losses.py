@@ -28,7 +28,7 @@ from ..function import Function
 __all__ = ["BCE", "BCEWithLogits", "CrossEntropy", "MSE", "NLL"]
 
 
-def reduce_loss(xp: Any, loss: Any, reduction: str, count: Any) -> tuple[Any, Any]:
+def reduce_loss(xp: Any, loss: Any, reduction: str, count: Any | None) -> tuple[Any, Any]:
     """(the reduced loss, the factor its gradient carries back to every element): ``"mean"`` is the
     sum divided by ``count``, ``"sum"`` the sum, ``"none"`` the loss itself."""
     if reduction == "none":
@@ -73,7 +73,8 @@ class CrossEntropy(Function):
             lp = s - log_normaliser if self.from_logits else s
             weighted = lp if class_weight is None else lp * along_axis(xp, class_weight, s.ndim, axis)
             loss = loss + (label_smoothing / s.shape[axis]) * counted * xp.sum(weighted, axis=axis)
-        out, self.scale = reduce_loss(xp, -loss, reduction, xp.sum(weight_of_target))
+        count = xp.sum(weight_of_target) if reduction == "mean" else None  # sum_n W_n, the weighted count
+        out, self.scale = reduce_loss(xp, -loss, reduction, count)
         self.axis, self.label_smoothing, self.num_classes, self.dtype = axis, label_smoothing, s.shape[axis], s.dtype
         self.save_for_backward(classes, counted, weight_of_target, class_weight, exp_shifted, total)
         return out
