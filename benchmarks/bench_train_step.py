@@ -535,9 +535,7 @@ def main() -> None:
     for T, median in medians.items():
         print(f"| {T} | {median * 1e3:.1f} | {median / T * 1e6:.1f} |")
     print_targets(results, kinds, [medians[T] / T * 1e6 for T in lengths])
-    print(
-        "\nThe hand-written loop (issue 11): the same code on tinygrad_rnn and on torch tensors; ms (ratio to numpy)\n"
-    )
+    print("\n" + HAND_TITLE + "\n")
     hand_results = print_hand_table(HAND_WORKLOADS, torch, rounds)
     print("\nTime per step of the tinygrad_rnn hand loop (RNN, vocab 16, hidden 32, batch 4): flat in T?\n")
     print("| T | ms per training step | us per time step |")
@@ -546,7 +544,10 @@ def main() -> None:
     hand_medians = interleaved_medians({T: (lambda m=hand_models[T]: hand_step(m)) for T in lengths}, rounds + 2, 1)
     for T, median in hand_medians.items():
         print(f"| {T} | {median * 1e3:.1f} | {median / T * 1e6:.1f} |")
-    print_hand_targets(hand_results, [hand_medians[T] / T * 1e6 for T in lengths])
+    if keep_freed_memory():  # after the hand loops, which are measured with the default allocator
+        print("\nThe first workload again, glibc keeping freed memory (mallopt; see the module docstring)\n")
+        print_table(WORKLOADS[:1], kinds, torch, rounds)
+    print_hand_targets(hand_results, [hand_medians[T] / T * 1e6 for T in lengths])  # the closing verdict
 
 
 if __name__ == "__main__":
