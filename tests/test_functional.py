@@ -388,6 +388,11 @@ def test_class_losses_find_a_bad_target_with_every_reduction(loss, reduction):
     loss(x, np.array([0, -100, 4, 1]), reduction=reduction)  # ignored and in-range targets are fine
 
 
+def test_a_bad_target_is_named_under_detect_anomaly_too():
+    with tg.detect_anomaly(), pytest.raises(IndexError, match=r"cross_entropy: target of shape \(2,\) holds \[3\]"):
+        F.cross_entropy(tg.zeros(2, 3, requires_grad=True), [0, 3])
+
+
 def test_cross_entropy_of_nan_scores_is_nan_not_a_target_error():
     x = scores(2, 3)
     x[1, 0] = np.nan

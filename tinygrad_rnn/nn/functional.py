@@ -340,15 +340,12 @@ def _class_loss(
     counted = xp.where(out_of_range, float("nan"), xp.astype(counts, input.dtype))  # v_n: 1, 0 or NaN
     if reduction == "none" and bool(xp.any(out_of_range)):
         _diagnose_targets(name, input, target, ignore_index)
-    loss = op.apply(
-        input,
-        classes=classes,
-        counted=counted,
-        class_weight=weight,
-        axis=axis,
-        reduction=reduction,
-        label_smoothing=label_smoothing,
-    )
+    options = dict(classes=classes, counted=counted, class_weight=weight, axis=axis, reduction=reduction)
+    try:
+        loss = op.apply(input, **options, label_smoothing=label_smoothing)
+    except FloatingPointError:  # detect_anomaly saw the NaN: name a bad target first, if that is the cause
+        _diagnose_targets(name, input, target, ignore_index)
+        raise
     if reduction != "none" and not math.isfinite(float(loss.data)):
         _diagnose_targets(name, input, target, ignore_index)  # raises if a target is the cause
     return loss
