@@ -13,7 +13,12 @@ and timed three ways, side by side in one run:
 Overhead = (engine time - numpy time) / N: what the engine adds to each bare NumPy call.
 Target (issue 2): at most 3 us per op forward, 5 us per op backward.
 
-Run: python benchmarks/bench_overhead.py
+Then the losses, where users put them (a loss at every time step): each of nn.functional's losses
+on (1, 8) and (32, 65) float32 inputs (class indices for the class losses), forward alone and
+backward alone (loss.backward() of a fresh forward), against torch.nn.functional's same loss on
+the same data. Target (issue 11): cross_entropy within 2x of torch's, forward and backward.
+
+Run: python benchmarks/bench_overhead.py [--quick]
 """
 
 from __future__ import annotations
@@ -23,12 +28,14 @@ import os
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
+import argparse  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 import tinygrad_rnn as tg  # noqa: E402
+import tinygrad_rnn.nn.functional as F  # noqa: E402
 
 N = 2000
 ROUNDS = 7
@@ -88,7 +95,93 @@ def timed(fn, *args):
     return time.perf_counter() - start, out
 
 
+# --- losses, one call at a time ---------------------------------------------------------------------
+LOSS_SHAPES = ((1, 8), (32, 65))
+LOSSES = ("cross_entropy", "nll_loss", "log_softmax", "softmax", "mse_loss", "binary_cross_entropy_with_logits")
+CALLS = 300  # calls per round
+
+
+def loss_arguments(name: str, shape: tuple) -> tuple:
+    """(input, second argument or None) as float32 NumPy arrays / int64 class indices."""
+    gen = np.random.default_rng(1)
+    x = gen.standard_normal(shape).astype(np.float32)
+    if name in ("cross_entropy", "nll_loss"):
+        return x, gen.integers(0, shape[1], size=shape[0])
+    if name in ("log_softmax", "softmax"):
+        return x, None
+    return x, gen.uniform(0, 1, size=shape).astype(np.float32)
+
+
+def loss_calls(library, functional, tensor, name: str, shape: tuple) -> tuple:
+    """(forward, backward) timers: seconds for CALLS forwards; seconds of CALLS backwards alone."""
+    x_array, other = loss_arguments(name, shape)
+    x = tensor(x_array)
+    second = None if other is None else library(other)
+    fn = getattr(functional, name)
+
+    def call():
+        out = fn(x, 1) if second is None else fn(x, second)
+        return out if out.ndim == 0 else out.sum()  # softmaxes: a scalar to backpropagate
+
+    def forward():
+        start = time.perf_counter()
+        for _ in range(CALLS):
+            call()
+        return time.perf_counter() - start
+
+    def backward():
+        spent = 0.0
+        for _ in range(CALLS):
+            out = call()
+            start = time.perf_counter()
+            out.backward()
+            spent += time.perf_counter() - start
+        return spent
+
+    return forward, backward
+
+
+def loss_rows(torch, rounds: int) -> list:
+    """[(loss, shape, {phase: (engine us, torch us)})], interleaved rounds, medians."""
+    rows = []
+    for name in LOSSES:
+        for shape in LOSS_SHAPES:
+            timers = {"engine": loss_calls(tg.Tensor, F, lambda a: tg.Tensor(a, requires_grad=True), name, shape)}
+            if torch is not None:
+                timers["torch"] = loss_calls(
+                    torch.from_numpy, torch.nn.functional, lambda a: torch.tensor(a, requires_grad=True), name, shape
+                )
+            times = {(lib, phase): [] for lib in timers for phase in (0, 1)}
+            for forward, backward in timers.values():  # warm-up
+                forward(), backward()
+            for _ in range(rounds):
+                for lib, pair in timers.items():
+                    for phase in (0, 1):
+                        times[lib, phase].append(pair[phase]())
+            us = {k: statistics.median(v) / CALLS * 1e6 for k, v in times.items()}
+            rows.append((name, shape, {p: (us["engine", p], us.get(("torch", p), float("nan"))) for p in (0, 1)}))
+    return rows
+
+
+def print_loss_rows(rows: list) -> None:
+    print(f"\nLosses: microseconds per call (float32, median of interleaved rounds of {CALLS} calls)\n")
+    print("| loss | input | phase | engine | torch | engine/torch |")
+    print("|---|---|---|---|---|---|")
+    for name, shape, us in rows:
+        for phase, label in ((0, "forward"), (1, "backward")):
+            ours, theirs = us[phase]
+            print(f"| {name} | {shape} | {label} | {ours:.1f} | {theirs:.1f} | {ours / theirs:.2f} |")
+    ce = [(shape, phase, us[phase]) for name, shape, us in rows if name == "cross_entropy" for phase in (0, 1)]
+    worst = max(ours / theirs for _, _, (ours, theirs) in ce)
+    verdict = "met" if worst <= 2 else "NOT met"
+    print(f"\ncross_entropy: at most {worst:.2f}x torch's F.cross_entropy, forward and backward (<= 2x: {verdict})")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
+    args = parser.parse_args()
+    rounds = 2 if args.quick else ROUNDS
     try:
         import torch
 
@@ -98,7 +191,7 @@ def main() -> None:
     rows = []
     for op in ("add", "matmul", "tanh"):
         t = {k: [] for k in ("np_f", "np_b", "tg_f", "tg_b", "th_f", "th_b")}
-        for _ in range(ROUNDS):  # interleaved rounds, median taken: robust on a noisy machine
+        for _ in range(rounds):  # interleaved rounds, median taken: robust on a noisy machine
             dt, ys = timed(numpy_forward, op)
             t["np_f"].append(dt)
             t["np_b"].append(timed(numpy_backward, op, ys)[0])
@@ -126,6 +219,7 @@ def main() -> None:
                 f"<= {target:.0f} | {us[f'th_{key}']:.2f} | {us[f'tg_{key}'] / us[f'th_{key}']:.2f} |"
             )
     print(f"\nall overheads within target: {ok}")
+    print_loss_rows(loss_rows(torch, rounds))
 
 
 if __name__ == "__main__":

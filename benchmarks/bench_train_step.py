@@ -14,6 +14,15 @@ Implementations, all checked first to give the same loss and gradients:
   torch        torch.nn.RNN / nn.LSTM (fused kernels);
   torch-cell   the same cell written from torch ops in a Python loop.
 
+These rows compare the library's *layers* with torch's; torch-cell is a hand-written loop, so
+"tinygrad_rnn vs torch-cell" is a layer against a loop, not like for like. The second table is:
+the loop a user writes from the lectures, h = tanh(x_t @ W_xh + h @ W_hh + b) (or an LSTM cell) and
+loss = loss + F.cross_entropy(h @ W_hy + b_y, y_t) at every step, run as *the same code* on
+tinygrad_rnn tensors and on torch tensors (hand_loss), on issue 11's four workloads. Its verdicts
+(issue 11: the tinygrad_rnn loop faster than the torch loop on all four; time per step flat from
+T=500 to T=5000) close the run. bench_compile.py imports HAND_WORKLOADS, make_problem,
+hand_model and hand_step from here.
+
 Targets (issue 3): tinygrad_rnn <= 1.2x numpy on the first workload; faster than torch-cell on the
 three workloads; time per step flat from T=500 to T=5000. The run ends with each target's verdict,
 read off the measured figures. A fourth, BLAS-bound workload (the one ../shared/peers.md adds) shows
@@ -32,7 +41,7 @@ that every full collection would walk while the Python-level implementations (ti
 torch-cell) run. After the imports the benchmark calls gc.freeze(), so collections see only what
 the implementations themselves allocate (--no-gc-freeze measures without it).
 
-Run: python benchmarks/bench_train_step.py [--quick]
+Run: python benchmarks/bench_train_step.py [--quick] [--hand-only]
 """
 
 from __future__ import annotations
@@ -223,6 +232,154 @@ def torch_step(torch, model, update: bool = True) -> float:
 
 
 # ------------------------------------------------------------------------------------------------
+# The loop a user writes (issue 11): one cell per step, a loss at every step, the same code run on
+# tinygrad_rnn tensors and on torch tensors (only the namespace differs), same weights and data.
+#   RNN:  h = tanh(x_t @ W_xh + h @ W_hh + b)
+#   LSTM: z = x_t @ W_xh + h @ W_hh + b;  i, f, g, o = sigmoid, sigmoid, tanh, sigmoid of z's quarters;
+#         c = f * c + i * g;  h = o * tanh(c)
+#   loss = loss + F.cross_entropy(h @ W_hy + b_y, y_t)   at every step; the step's loss is loss / T
+# (dividing by T makes it the mean over T * B that the layer rows and hand-written NumPy use).
+# The per-step inputs and targets are split once, when the data is prepared, as a data loader would.
+# ------------------------------------------------------------------------------------------------
+HAND_PARAMS = ("W_xh", "W_hh", "b", "W_hy", "b_y")
+HAND_WORKLOADS = [  # (label, cell, V, H, B, T): issue 11's four
+    ("RNN V65 H128 B32 T50", "rnn", 65, 128, 32, 50),
+    ("LSTM V65 H128 B32 T50", "lstm", 65, 128, 32, 50),
+    ("RNN V10 H8 B1 T200 (overhead-bound)", "rnn", 10, 8, 1, 200),
+    ("RNN V16 H32 B4 T5000 (long)", "rnn", 16, 32, 4, 5000),
+]
+
+
+def hand_weights(p: dict) -> dict:
+    """The problem's weights in the hand loop's layout (x @ W: inputs on the left)."""
+    return {"W_xh": p["W_ih"].T.copy(), "W_hh": p["W_hh"].T.copy(), "b": p["b_ih"] + p["b_hh"],
+            "W_hy": p["W_out"].T.copy(), "b_y": p["b_out"].copy()}  # fmt: skip
+
+
+def hand_model(library: str, p: dict, torch=None) -> dict:
+    """Weights, per-step data and the library's few functions, for :func:`hand_step`."""
+    if library == "torch":
+        W = {k: torch.tensor(v, requires_grad=True) for k, v in hand_weights(p).items()}
+        data = [torch.from_numpy(x) for x in p["X"]], [torch.from_numpy(y) for y in p["Y"]]
+        cross_entropy, zeros, no_grad = torch.nn.functional.cross_entropy, torch.zeros, torch.no_grad
+
+        def sgd(q):
+            q -= LR * q.grad
+    else:
+        from tinygrad_rnn.nn import functional as F
+
+        W = {k: tg.Tensor(v, requires_grad=True) for k, v in hand_weights(p).items()}
+        data = [tg.Tensor(x) for x in p["X"]], [tg.Tensor(y) for y in p["Y"]]
+        cross_entropy, zeros, no_grad = F.cross_entropy, tg.zeros, tg.no_grad
+
+        def sgd(q):
+            q.data -= LR * q.grad.data
+
+    return dict(W=W, xs=data[0], ys=data[1], cross_entropy=cross_entropy, zeros=zeros, no_grad=no_grad, sgd=sgd,
+                kind=p["kind"], B=p["B"], H=p["H"])  # fmt: skip
+
+
+def hand_loss(m: dict):
+    """The loop of the comment above, in whichever library ``m`` holds."""
+    W, H = m["W"], m["H"]
+    h = m["zeros"](m["B"], H)
+    c = m["zeros"](m["B"], H)
+    loss = 0.0
+    for x_t, y_t in zip(m["xs"], m["ys"]):
+        z = x_t @ W["W_xh"] + h @ W["W_hh"] + W["b"]
+        if m["kind"] == "lstm":
+            i, f = z[:, :H].sigmoid(), z[:, H : 2 * H].sigmoid()
+            g, o = z[:, 2 * H : 3 * H].tanh(), z[:, 3 * H :].sigmoid()
+            c = f * c + i * g
+            h = o * c.tanh()
+        else:
+            h = z.tanh()
+        loss = loss + m["cross_entropy"](h @ W["W_hy"] + W["b_y"], y_t)
+    return loss / len(m["xs"])
+
+
+def hand_step(m: dict, update: bool = True) -> float:
+    loss = hand_loss(m)
+    for q in m["W"].values():
+        q.grad = None
+    loss.backward()
+    if update:
+        with m["no_grad"]():
+            for q in m["W"].values():
+                m["sgd"](q)
+    return loss.item()
+
+
+def check_hand_loop_numbers(p: dict, torch) -> float:
+    """Worst relative difference of the hand loops' loss and gradients from hand-written NumPy BPTT."""
+    loss_np, g_np = numpy_step(dict(p, **{k: p[k].copy() for k in PARAM_NAMES}), update=False)
+    expected = {"W_xh": g_np["W_ih"].T, "W_hh": g_np["W_hh"].T, "b": g_np["b_ih"], "W_hy": g_np["W_out"].T,
+                "b_y": g_np["b_out"]}  # fmt: skip
+    worst = 0.0
+    for library in ("tinygrad_rnn", "torch") if torch is not None else ("tinygrad_rnn",):
+        model = hand_model(library, p, torch)
+        worst = max(worst, abs(hand_step(model, update=False) - loss_np) / abs(loss_np))
+        for name, want in expected.items():
+            got = model["W"][name].grad.numpy()
+            worst = max(worst, float(np.abs(got - want).max() / (np.abs(want).max() + 1e-12)))
+    return worst
+
+
+def bench_hand_loops(p: dict, torch, rounds: int, steps: int) -> dict:
+    """Seconds per training step: hand-written NumPy BPTT (the scale), and the two hand loops."""
+    fresh = {k: p[k].copy() for k in PARAM_NAMES}
+    calls = {"numpy": lambda: numpy_step(dict(p, **fresh))}
+    models = {
+        library: hand_model(library, p, torch) for library in ("tinygrad_rnn", "torch") if torch or library != "torch"
+    }
+    for library, model in models.items():
+        calls[library] = lambda model=model: hand_step(model)
+    return interleaved_medians(calls, rounds, steps)
+
+
+def print_hand_table(workloads: list, torch, rounds: int) -> dict:
+    """One row per workload; return {label: ms by implementation}."""
+    results = {}
+    print("| workload | max rel. grad diff | numpy BPTT | tinygrad_rnn loop | torch loop | tinygrad_rnn / torch |")
+    print("|---|---|---|---|---|---|")
+    for label, kind, V, H, B, T in workloads:
+        p = make_problem(kind, V, H, B, T)
+        worst = check_hand_loop_numbers(p, torch)
+        ms = results[label] = {k: v * 1e3 for k, v in bench_hand_loops(p, torch, rounds, 1 if T >= 1000 else 3).items()}
+
+        def cell(name, ms=ms):
+            return f"{ms[name]:.1f} ({ms[name] / ms['numpy']:.2f})" if name in ms else "-"
+
+        ratio = f"{ms['tinygrad_rnn'] / ms['torch']:.2f}" if "torch" in ms else "-"
+        print(f"| {label} | {worst:.1e} | {ms['numpy']:.1f} | {cell('tinygrad_rnn')} | {cell('torch')} | {ratio} |")
+    return results
+
+
+HAND_TITLE = "The hand-written loop (issue 11): the same code on tinygrad_rnn and on torch tensors; ms (ratio to numpy)"
+
+
+def print_hand_targets(results: dict, per_step_us: list | None) -> None:
+    """Issue 11's targets for the hand-written loop, read off the measured figures (``per_step_us``:
+    microseconds per time step at T=500 and T=5000, or None when that was not measured)."""
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    print("\nTargets (issue 11), like for like (the same hand-written loop in both libraries):")
+    if all("torch" in ms for ms in results.values()):
+        ratios = {label: ms["tinygrad_rnn"] / ms["torch"] for label, ms in results.items()}
+        for label, ratio in ratios.items():
+            print(f"- {label}: tinygrad_rnn loop / torch loop = {ratio:.2f} (< 1: {verdict(ratio < 1)})")
+        print(f"- all four faster than torch: {verdict(all(r < 1 for r in ratios.values()))}")
+    if per_step_us is None:
+        return
+    growth = per_step_us[-1] / per_step_us[0]
+    print(
+        f"- hand loop, time per step T=500 -> 5000: x{growth:.2f} (flat within 10%: {verdict(abs(growth - 1) <= 0.1)})"
+    )
+
+
+# ------------------------------------------------------------------------------------------------
 def check_same_numbers(p: dict, torch) -> float:
     """Worst relative difference of the loss and gradients between the implementations (before timing)."""
     loss_np, g_np = numpy_step(dict(p, **{k: p[k].copy() for k in PARAM_NAMES}), update=False)
@@ -348,6 +505,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
     parser.add_argument("--kinds", default="rnn,lstm")
+    parser.add_argument("--hand-only", action="store_true", help="only the hand-written loops' table")
     parser.add_argument("--no-gc-freeze", action="store_true", help="no gc.freeze() after the imports")
     args = parser.parse_args()
     try:
@@ -360,6 +518,10 @@ def main() -> None:
     if not args.no_gc_freeze:
         gc.collect()
         gc.freeze()  # the imported libraries' objects: out of every later collection (module docstring)
+    if args.hand_only:
+        print(HAND_TITLE + "\n")
+        print_hand_targets(print_hand_table(HAND_WORKLOADS, torch, 1 if args.quick else 5), None)
+        return
     rounds = 1 if args.quick else 5
     kinds = args.kinds.split(",")
     print("One training step, float32, one thread; median of interleaved rounds; ms (ratio to numpy)\n")
@@ -373,9 +535,19 @@ def main() -> None:
     for T, median in medians.items():
         print(f"| {T} | {median * 1e3:.1f} | {median / T * 1e6:.1f} |")
     print_targets(results, kinds, [medians[T] / T * 1e6 for T in lengths])
-    if keep_freed_memory():
+    print("\n" + HAND_TITLE + "\n")
+    hand_results = print_hand_table(HAND_WORKLOADS, torch, rounds)
+    print("\nTime per step of the tinygrad_rnn hand loop (RNN, vocab 16, hidden 32, batch 4): flat in T?\n")
+    print("| T | ms per training step | us per time step |")
+    print("|---|---|---|")
+    hand_models = {T: hand_model("tinygrad_rnn", make_problem("rnn", 16, 32, 4, T)) for T in lengths}
+    hand_medians = interleaved_medians({T: (lambda m=hand_models[T]: hand_step(m)) for T in lengths}, rounds + 2, 1)
+    for T, median in hand_medians.items():
+        print(f"| {T} | {median * 1e3:.1f} | {median / T * 1e6:.1f} |")
+    if keep_freed_memory():  # after the hand loops, which are measured with the default allocator
         print("\nThe first workload again, glibc keeping freed memory (mallopt; see the module docstring)\n")
         print_table(WORKLOADS[:1], kinds, torch, rounds)
+    print_hand_targets(hand_results, [hand_medians[T] / T * 1e6 for T in lengths])  # the closing verdict
 
 
 if __name__ == "__main__":

@@ -23,6 +23,7 @@ probability ~1e-6, so finite differences are valid there.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -768,3 +769,161 @@ SPECS: list[OpSpec] = [
         "cast", _cast_round_trip, lambda x: x.astype(np.float32).astype(x.dtype), shapes_only(one_shape()), eps=1e-2
     ),
 ]
+
+
+# --- losses (one fused op each, tinygrad_rnn.nn.fused_losses) -----------------------------------
+@st.composite
+def _class_loss_cases(draw: Any, smoothing: bool) -> tuple:
+    """Scores of shape (C,), (N, C) or (N, C, d) with class indices, and every option of the loss."""
+    layout = draw(st.sampled_from(["unbatched", "batched", "sequence"]))
+    num_classes = draw(st.integers(1, 4))
+    reduction = draw(st.sampled_from(["mean", "sum", "none"]))
+    n = draw(st.integers(1 if reduction == "mean" else 0, 3))
+    shape = {"unbatched": (num_classes,), "batched": (n, num_classes), "sequence": (n, num_classes, 2)}[layout]
+    target_shape = shape[:1] + shape[2:] if len(shape) > 1 else ()
+    target = draw(hnp.arrays(np.int64, target_shape, elements=st.integers(0, num_classes - 1)))
+    ignore_index = draw(st.sampled_from([-100, 0]))
+    if draw(st.booleans()) and target.size:  # some targets ignored
+        target.reshape(-1)[: draw(st.integers(1, target.size))] = ignore_index
+    if reduction == "mean" and (target == ignore_index).all():  # keep one target: a mean over none is NaN
+        ignore_index = -100
+        target.reshape(-1)[0] = num_classes - 1
+    params = {"target": target, "ignore_index": ignore_index, "reduction": reduction}
+    if draw(st.booleans()):
+        params["weight"] = np.linspace(0.5, 2.0, num_classes)
+    if smoothing:
+        params["label_smoothing"] = draw(st.sampled_from([0.0, 0.3]))
+    return (shape,), params
+
+
+def _class_loss(name: str) -> Callable[..., Tensor]:
+    """``F.<name>`` on our Tensors, the class weights given in the scores' dtype."""
+
+    def loss(x: Tensor, weight: Any = None, **params: Any) -> Tensor:
+        import tinygrad_rnn.nn.functional as F
+
+        if weight is not None:
+            weight = Tensor(weight, dtype=x.dtype, device=x.device)
+        return getattr(F, name)(x, weight=weight, **params)
+
+    return loss
+
+
+def _torch_class_loss(name: str) -> Callable[..., Any]:
+    def loss(x: Any, target: np.ndarray, weight: Any = None, **params: Any) -> Any:
+        torch = _torch()
+        weight = None if weight is None else torch.tensor(weight, dtype=x.dtype)
+        return getattr(torch.nn.functional, name)(x, torch.as_tensor(target), weight=weight, **params)
+
+    return loss
+
+
+def _np_class_loss(
+    x: np.ndarray,
+    target: np.ndarray,
+    weight: Any = None,
+    ignore_index: int = -100,
+    reduction: str = "mean",
+    label_smoothing: float = 0.0,
+    from_logits: bool = True,
+) -> np.ndarray:
+    """PyTorch's definition, from the documentation: -(1 - eps) w_y lp_y - (eps / C) sum_c w_c lp_c."""
+    axis = 0 if x.ndim == 1 else 1
+    num_classes = x.shape[axis]
+    lp = np.log(_np_softmax(x, axis)) if from_logits else x
+    w = np.ones(num_classes) if weight is None else weight
+    counted = target != ignore_index
+    classes = np.where(counted, target, 0)
+    lp_last, w_shape = np.moveaxis(lp, axis, -1), (1,) * (x.ndim - 1) + (num_classes,)
+    onehot = classes[..., None] == np.arange(num_classes)
+    target_term = (onehot * lp_last).sum(-1) * w[classes]
+    smooth_term = (lp_last * w.reshape(w_shape)).sum(-1) / num_classes
+    loss = -(counted * ((1 - label_smoothing) * target_term + label_smoothing * smooth_term))
+    if reduction == "none":
+        return loss
+    return loss.sum() / (counted * w[classes]).sum() if reduction == "mean" else loss.sum()
+
+
+def _reduced(loss: np.ndarray, reduction: str) -> np.ndarray:
+    return loss.mean() if reduction == "mean" else loss.sum() if reduction == "sum" else loss
+
+
+@st.composite
+def _elementwise_loss_cases(draw: Any, weights: tuple) -> tuple:
+    """Input and target of one shape (sides >= 1), a reduction, and optional constant weights."""
+    (shape,) = draw(one_shape(min_dims=1, min_side=1, max_side=3))
+    params = {"reduction": draw(st.sampled_from(["mean", "sum", "none"]))}
+    for name in weights:
+        if draw(st.booleans()):
+            params[name] = np.linspace(0.5, 2.0, shape[-1])  # one per entry of the last axis
+    return (shape, shape), params
+
+
+def _elementwise_loss(name: str, torch: bool = False) -> Callable[..., Any]:
+    """``F.<name>(x, y, ...)`` (or torch's), constant weights given in the input's dtype."""
+
+    def loss(x: Any, y: Any, **params: Any) -> Any:
+        if torch:
+            functional = _torch().nn.functional
+            weights = {k: _torch().tensor(v, dtype=x.dtype) for k, v in params.items() if k != "reduction"}
+        else:
+            import tinygrad_rnn.nn.functional as functional
+
+            weights = {k: Tensor(v, dtype=x.dtype, device=x.device) for k, v in params.items() if k != "reduction"}
+        return getattr(functional, name)(x, y, reduction=params["reduction"], **weights)
+
+    return loss
+
+
+def _np_bce_with_logits(x, y, reduction, weight=None, pos_weight=None):  # noqa: ANN001, ANN202
+    q = 1.0 if pos_weight is None else pos_weight
+    loss = -(q * y * np.log(_np_sigmoid(x)) + (1 - y) * np.log(1 - _np_sigmoid(x)))
+    return _reduced(loss * (1.0 if weight is None else weight), reduction)
+
+
+def _np_bce(p, y, reduction, weight=None):  # noqa: ANN001, ANN202
+    loss = -(y * np.log(p) + (1 - y) * np.log(1 - p))
+    return _reduced(loss * (1.0 if weight is None else weight), reduction)
+
+
+PROBABILITY = Domain(0.05, 0.95)
+LOSS_SPECS: list[OpSpec] = [
+    OpSpec(
+        "cross_entropy",
+        _class_loss("cross_entropy"),
+        _np_class_loss,
+        _class_loss_cases(smoothing=True),
+        torch=_torch_class_loss("cross_entropy"),
+    ),
+    OpSpec(
+        "nll_loss",
+        _class_loss("nll_loss"),
+        functools.partial(_np_class_loss, from_logits=False),
+        _class_loss_cases(smoothing=False),
+        torch=_torch_class_loss("nll_loss"),
+    ),
+    OpSpec(
+        "mse_loss",
+        _elementwise_loss("mse_loss"),
+        lambda x, y, reduction: _reduced((x - y) ** 2, reduction),
+        _elementwise_loss_cases(()),
+        torch=_elementwise_loss("mse_loss", torch=True),
+    ),
+    OpSpec(
+        "binary_cross_entropy_with_logits",
+        _elementwise_loss("binary_cross_entropy_with_logits"),
+        _np_bce_with_logits,
+        _elementwise_loss_cases(("weight", "pos_weight")),
+        (ANY, Domain(0.0, 1.0)),
+        torch=_elementwise_loss("binary_cross_entropy_with_logits", torch=True),
+    ),
+    OpSpec(
+        "binary_cross_entropy",
+        _elementwise_loss("binary_cross_entropy"),
+        _np_bce,
+        _elementwise_loss_cases(("weight",)),
+        (PROBABILITY, Domain(0.0, 1.0)),
+        torch=_elementwise_loss("binary_cross_entropy", torch=True),
+    ),
+]
+SPECS += LOSS_SPECS

@@ -50,3 +50,22 @@ def test_the_targets_verdict_follows_the_figures(bench, capsys):
     assert "- tinygrad_rnn: at most 0.62x torch-cell on the three workloads (< 1: met)" in lines
     assert "- tg fused: at most 1.05x torch-cell on the three workloads (< 1: NOT met)" in lines
     assert "- time per step, T=500 -> 5000: x1.12 (flat within 10%: NOT met)" in lines
+
+
+@pytest.mark.parametrize("kind", ["rnn", "lstm"])
+def test_the_hand_written_loops_give_numpys_loss_and_gradients(bench, kind):
+    torch = pytest.importorskip("torch")
+    problem = bench.make_problem(kind, V=7, H=5, B=3, T=6)
+    assert bench.check_hand_loop_numbers(problem, torch) < 1e-5  # float32: relative difference
+
+
+def test_the_hand_loop_verdict_compares_like_with_like(bench, capsys):
+    results = {label: {"numpy": 10.0, "tinygrad_rnn": 9.0, "torch": 10.0} for label, *_ in bench.HAND_WORKLOADS}
+    last = bench.HAND_WORKLOADS[-1][0]
+    results[last]["tinygrad_rnn"] = 12.5  # slower than the torch loop on one workload
+    bench.print_hand_targets(results, [50.0, 53.0])
+    lines = capsys.readouterr().out.splitlines()
+    assert f"- {bench.HAND_WORKLOADS[0][0]}: tinygrad_rnn loop / torch loop = 0.90 (< 1: met)" in lines
+    assert f"- {last}: tinygrad_rnn loop / torch loop = 1.25 (< 1: NOT met)" in lines
+    assert "- all four faster than torch: NOT met" in lines
+    assert "- hand loop, time per step T=500 -> 5000: x1.06 (flat within 10%: met)" in lines

@@ -332,6 +332,13 @@ def test_gradcheck_losses(device):
         return F.cross_entropy(x, target, weight=weight, label_smoothing=0.1)
 
     assert tg.gradcheck(ce, leaf(scores(2, 3, 2), device))
+    for reduction in ("sum", "none"):  # the fused op's three reductions, each with every option
+
+        def ce_reduced(x, reduction=reduction):
+            return F.cross_entropy(x, target, weight=weight, label_smoothing=0.1, reduction=reduction)
+
+        assert tg.gradcheck(ce_reduced, leaf(scores(2, 3, 2), device))
+    assert tg.gradcheck(lambda x: F.cross_entropy(x, [2, 0, 1]), leaf(scores(3, 3), device))  # the fast path
     assert tg.gradcheck(lambda x: F.nll_loss(x, target, reduction="none"), leaf(scores(2, 3, 2), device))
     assert tg.gradcheck(F.mse_loss, leaf(scores(2, 3), device), leaf(scores(2, 3).T.copy().T, device))
     y = Tensor(probabilities(2, 3, seed=5), device=device)
@@ -363,6 +370,44 @@ def test_class_losses_reject_bad_targets_clearly(loss):
         loss(x, np.zeros(4, dtype="int64"), weight=np.ones(5))
     with pytest.raises(ValueError, match=rf"{name}: input must have a class axis"):
         loss(Tensor(1.0), np.zeros((), dtype="int64"))
+
+
+@pytest.mark.parametrize("loss", [F.cross_entropy, F.nll_loss])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+def test_class_losses_find_a_bad_target_with_every_reduction(loss, reduction):
+    name = loss.__name__
+    x = Tensor(scores(4, 5).astype("float32"))
+    for bad in ([0, 5, 1, 2], [0, -1, 1, 2], [7, -100, -100, -100]):
+        with pytest.raises(IndexError, match=rf"{name}: target of shape \(4,\) holds \[-?\d\].*0 to 4"):
+            loss(x, np.array(bad), reduction=reduction)
+    loss(x, np.array([0, -100, 4, 1]), reduction=reduction)  # ignored and in-range targets are fine
+
+
+def test_a_bad_target_is_named_under_detect_anomaly_too():
+    with tg.detect_anomaly(), pytest.raises(IndexError, match=r"cross_entropy: target of shape \(2,\) holds \[3\]"):
+        F.cross_entropy(tg.zeros(2, 3, requires_grad=True), [0, 3])
+
+
+def test_cross_entropy_of_nan_scores_is_nan_not_a_target_error():
+    x = scores(2, 3)
+    x[1, 0] = np.nan
+    assert np.isnan(F.cross_entropy(Tensor(x), [0, 2]).item())
+
+
+@pytest.mark.parametrize("loss", [F.cross_entropy, F.nll_loss])
+def test_class_losses_refuse_an_empty_class_axis(loss):
+    with pytest.raises(ValueError, match=rf"{loss.__name__}: the input of shape \(3, 0\) has an empty class axis"):
+        loss(tg.zeros(3, 0), np.zeros(3, dtype="int64"))
+
+
+def test_each_loss_is_one_recorded_op():
+    x = tg.randn(2, 3, requires_grad=True)
+    y = tg.rand(2, 3)
+    assert F.cross_entropy(x, [0, 2]).op == "cross_entropy"
+    assert F.nll_loss(x, [0, 2]).op == "nll_loss"
+    assert F.mse_loss(x, y).op == "mse_loss"
+    assert F.binary_cross_entropy_with_logits(x, y).op == "binary_cross_entropy_with_logits"
+    assert F.binary_cross_entropy(y.requires_grad_(), y.detach()).op == "binary_cross_entropy"
 
 
 def test_elementwise_losses_reject_bad_targets_clearly():

@@ -50,9 +50,14 @@ AT_SPECIAL_POINTS = {
     "abs": (lambda x: x.abs(), None),
     "relu": (lambda x: x.relu(), None),
     "clip at both bounds": (lambda x: x.clip(0.0, 1.0), lambda x: x.clamp(0.0, 1.0)),
+    "clip at a lower bound only": (lambda x: x.clip(min=0.0), lambda x: x.clamp(min=0.0)),
+    "clip at an upper bound only": (lambda x: x.clip(max=0.0), lambda x: x.clamp(max=0.0)),
+    "clip with equal bounds": (lambda x: x.clip(0.0, 0.0), lambda x: x.clamp(0.0, 0.0)),
     "max with ties": (lambda x: x.max(), lambda x: x.amax()),
     "min with ties": (lambda x: x.min(axis=0), lambda x: x.amin(dim=0)),
+    "max along an axis with ties": (lambda x: x.reshape(1, 5).max(axis=1), lambda x: x.reshape(1, 5).amax(dim=1)),
     "maximum of equal values": (lambda x: x.maximum(x * 1), lambda x: torch.maximum(x, x * 1)),
+    "maximum with a scalar": (lambda x: x.maximum(0.0), lambda x: torch.maximum(x, torch.zeros((), dtype=x.dtype))),
     "minimum with a scalar": (lambda x: x.minimum(0.0), lambda x: torch.minimum(x, torch.zeros((), dtype=x.dtype))),
     "x ** 0": (lambda x: x**0, None),
     "x ** 2": (lambda x: x**2, None),
@@ -72,3 +77,54 @@ def test_gradients_at_kinks_ties_and_zero_follow_pytorch(name, dtype):
         op(x).sum().backward()
     (torch_op or op)(t).sum().backward()
     np.testing.assert_array_equal(x.grad.numpy(), t.grad.numpy())
+
+
+# The losses' formulas switch branch, or clamp, at these points: a logit of 0 (where a stable
+# formula's max(-x, 0) and |x| both have kinks that must cancel: the true gradient is smooth,
+# sigmoid(0) - y = 1/2 - y), and a probability of exactly 0 or 1 (where PyTorch clamps each log at
+# -100 and the derivative's denominator p (1 - p) at 1e-12, so the gradient there is +-1e12, not 0).
+LOGITS = [0.0, 0.0, 0.0, 1.0, -1.0]
+PROBABILITIES = [0.0, 1.0, 0.0, 1.0, 0.5]
+TARGETS = [1.0, 0.0, 0.0, 1.0, 0.3]
+WEIGHT = [0.5, 1.0, 2.0, 1.5, 1.0]
+
+
+def _bce_with_logits(functional, tensor, **weights):
+    def loss(x):
+        kwargs = {k: tensor(v) for k, v in weights.items()}
+        return functional.binary_cross_entropy_with_logits(x, tensor(TARGETS), reduction="sum", **kwargs)
+
+    return loss
+
+
+def _bce(functional, tensor, **weights):
+    def loss(p):
+        kwargs = {k: tensor(v) for k, v in weights.items()}
+        return functional.binary_cross_entropy(p, tensor(TARGETS), reduction="sum", **kwargs)
+
+    return loss
+
+
+LOSSES_AT_BREAKPOINTS = {
+    "binary_cross_entropy_with_logits at x = 0": (_bce_with_logits, LOGITS, {}),
+    "binary_cross_entropy_with_logits at x = 0, pos_weight": (_bce_with_logits, LOGITS, {"pos_weight": WEIGHT}),
+    "binary_cross_entropy_with_logits at x = 0, weight": (_bce_with_logits, LOGITS, {"weight": WEIGHT}),
+    "binary_cross_entropy at p = 0 and 1": (_bce, PROBABILITIES, {}),
+    "binary_cross_entropy at p = 0 and 1, weight": (_bce, PROBABILITIES, {"weight": WEIGHT}),
+}
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name", LOSSES_AT_BREAKPOINTS)
+def test_loss_gradients_at_breakpoints_follow_pytorch(name, dtype):
+    import tinygrad_rnn.nn.functional as F
+
+    make, values, weights = LOSSES_AT_BREAKPOINTS[name]
+    x = Tensor(np.array(values, dtype=dtype), requires_grad=True)
+    t = torch.tensor(np.array(values, dtype=dtype), requires_grad=True)
+    ours = make(F, lambda v: Tensor(np.array(v, dtype=dtype)), **weights)(x)
+    theirs = make(torch.nn.functional, lambda v: torch.tensor(np.array(v, dtype=dtype)), **weights)(t)
+    np.testing.assert_allclose(ours.item(), theirs.item(), rtol=1e-6)
+    ours.backward()
+    theirs.backward()
+    np.testing.assert_allclose(x.grad.numpy(), t.grad.numpy(), rtol=1e-6, atol=1e-6)

@@ -1,9 +1,12 @@
 """nn.functional: layers and losses as plain functions of tensors, shaped like ``torch.nn.functional``.
 
-Every function here is a *composition* of the engine's ops (``log_softmax``, ``*``, ``sum``,
-``getitem``, ``where`` ...): none has a backward of its own, so every gradient comes from the ops'
-backward methods and is as trustworthy as they are. Targets, class indices and masks are constants
-(no gradient flows into them); they may be Tensors, NumPy arrays or lists.
+The layers here are compositions of the engine's ops (``linear``, ``getitem``, ``where``, ``*`` ...),
+so their gradients come from the ops' backward methods. The losses are one op each
+(:mod:`tinygrad_rnn.nn.fused_losses`: forward and backward side by side, equations in comments),
+because a loss is often taken at every time step on small arrays, where each recorded op costs
+more than its arithmetic; this module checks their arguments and hands them over. Targets, class
+indices and masks are constants (no gradient flows into them); they may be Tensors, NumPy arrays
+or lists.
 
 Conventions, as in PyTorch:
 
@@ -25,6 +28,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -32,6 +36,7 @@ from .. import backend as _backend
 from ..function import Function
 from ..ops import linear, where
 from ..tensor import Tensor
+from . import fused_losses as fused
 
 __all__ = [
     "binary_cross_entropy",
@@ -52,9 +57,6 @@ __all__ = [
 ]
 
 REDUCTIONS = ("mean", "sum", "none")
-# Smaller than e^-100 in float64, and rounds to float32's smallest subnormal (1.4e-45 < e^-100):
-# log(max(p, _TINY)) then clipped at -100 is PyTorch's clamped log, with finite gradients at p = 0.
-_TINY = 1e-45
 
 
 # --- linear layers ---------------------------------------------------------------------------------
@@ -285,8 +287,7 @@ def cross_entropy(
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must lie in [0, 1], got {label_smoothing}")
     _check_reduction("cross_entropy", reduction)
-    log_probs = input.log_softmax(axis=_class_axis("cross_entropy", input))
-    return _class_loss("cross_entropy", log_probs, target, weight, ignore_index, reduction, label_smoothing)
+    return _class_loss(fused.CrossEntropy, input._floating(), target, weight, ignore_index, reduction, label_smoothing)
 
 
 def nll_loss(
@@ -306,8 +307,7 @@ def nll_loss(
         0.55
     """
     _check_reduction("nll_loss", reduction)
-    _class_axis("nll_loss", input)
-    return _class_loss("nll_loss", input, target, weight, ignore_index, reduction, 0.0)
+    return _class_loss(fused.NLL, input, target, weight, ignore_index, reduction, 0.0)
 
 
 def _class_axis(name: str, input: Tensor) -> int:
@@ -317,80 +317,62 @@ def _class_axis(name: str, input: Tensor) -> int:
 
 
 def _class_loss(
-    name: str,
-    log_probs: Tensor,
+    op: type,
+    input: Tensor,
     target: Any,
     weight: Any,
     ignore_index: int,
     reduction: str,
     label_smoothing: float,
 ) -> Tensor:
-    """The loss of :func:`nll_loss` and :func:`cross_entropy`, from log-probabilities lp:
+    """The fused op ``op`` (:class:`fused_losses.CrossEntropy` or ``NLL``) on checked targets.
 
-        loss_n = -valid_n * ((1 - eps) w_{y_n} lp[n, y_n] + (eps / C) sum_c w_c lp[n, c])
-
-    (valid_n = 0 where y_n == ignore_index, w = 1 without ``weight``, eps = ``label_smoothing``).
-    ``"mean"`` divides the sum over n by sum_n w_{y_n} valid_n (the weighted count of targets, as
-    PyTorch does). lp[n, y_n] is picked by integer indexing: one value per target, whose gradient
-    is scattered back into a single entry per row, so the loss adds O(N) work to the log-softmax,
-    not another pass over all N x C scores (that matters when a loss is taken at every time step
-    of a long sequence). Only label smoothing needs the sum over every class.
+    Checking the targets costs no reduction on the fast path. Each target is clipped into
+    [0, C) (a safe index on every backend), and one out of range that is not ``ignore_index``
+    counts with weight NaN: it makes the reduced loss NaN, and only a non-finite loss (a bad
+    target, or NaN/inf scores) triggers the full diagnosis, which names the bad values. With
+    ``reduction="none"`` there is no reduced loss to look at, so the targets are checked there.
     """
-    axis = _class_axis(name, log_probs)
-    num_classes = log_probs.shape[axis]
-    target = _integer_indices(name, "target", target, log_probs)
-    expected = log_probs.shape[:1] + log_probs.shape[2:] if log_probs.ndim > 1 else ()
+    name = op.name
+    axis = _class_axis(name, input)
+    num_classes = input.shape[axis]
+    if num_classes == 0:
+        raise ValueError(
+            f"{name}: the input of shape {input.shape} has an empty class axis (axis {axis} has size 0); "
+            "there must be at least one class"
+        )
+    target = _integer_indices(name, "target", target, input)
+    expected = input.shape[:1] + input.shape[2:] if input.ndim > 1 else ()
     if target.shape != expected:
         raise ValueError(
-            f"{name}: input of shape {log_probs.shape} (classes on axis {axis}) needs a target of "
+            f"{name}: input of shape {input.shape} (classes on axis {axis}) needs a target of "
             f"shape {expected} holding class indices, got target shape {target.shape}"
         )
-    _check_range(
-        name,
-        "target",
-        target,
-        num_classes,
-        f"the input {log_probs.shape} has {num_classes} classes (ignore_index={ignore_index})",
-        allowed=ignore_index,
-    )
-    xp = log_probs.xp
-    valid = target.data != ignore_index
-    classes = xp.where(valid, target.data, xp.zeros_like(target.data))  # ignored targets: any class, weight 0
-    weight_of_target = xp.astype(valid, log_probs.dtype)  # w_{y_n} valid_n
     if weight is not None:
-        weight = _float_weight(name, "weight", weight, log_probs, (num_classes,))
-        weight_of_target = weight_of_target * _take(xp, weight.data, classes)
-    picked = log_probs[_class_index(xp, classes, log_probs.shape, axis)]  # lp[n, y_n], shaped like the target
-    loss = picked * Tensor(-(1.0 - label_smoothing) * weight_of_target)
-    if label_smoothing:
-        every_class = log_probs if weight is None else log_probs * _along_class_axis(weight, log_probs.ndim, axis)
-        share = xp.astype(valid, log_probs.dtype) * (label_smoothing / num_classes)
-        loss = loss - every_class.sum(axis=axis) * Tensor(share)
-    if reduction == "none":
-        return loss
-    total = loss.sum()
-    return total if reduction == "sum" else total / Tensor(xp.sum(weight_of_target))  # no targets: 0/0 = nan
+        weight = _float_weight(name, "weight", weight, input, (num_classes,)).data
+    xp, indices = input.xp, target.data
+    classes = xp.minimum(xp.maximum(indices, 0), num_classes - 1)  # clipped (xp.clip costs more)
+    counts = indices != ignore_index
+    out_of_range = (classes != indices) & counts
+    counted = xp.where(out_of_range, float("nan"), xp.astype(counts, input.dtype))  # v_n: 1, 0 or NaN
+    if reduction == "none" and bool(xp.any(out_of_range)):
+        _diagnose_targets(name, input, target, ignore_index)
+    options = dict(classes=classes, counted=counted, class_weight=weight, axis=axis, reduction=reduction)
+    try:
+        loss = op.apply(input, **options, label_smoothing=label_smoothing)
+    except FloatingPointError:  # detect_anomaly saw the NaN: name a bad target first, if that is the cause
+        _diagnose_targets(name, input, target, ignore_index)
+        raise
+    if reduction != "none" and not math.isfinite(float(loss.data)):
+        _diagnose_targets(name, input, target, ignore_index)  # raises if a target is the cause
+    return loss
 
 
-def _class_index(xp: Any, classes: Any, shape: tuple, axis: int) -> tuple:
-    """The index that picks ``x[n, classes[n, ...], ...]`` from scores of ``shape`` (class axis ``axis``)."""
-    if len(shape) == 1:
-        return (classes,)
-    positions = [
-        xp.reshape(xp.arange(n), tuple(n if i == k else 1 for i in range(len(shape) - 1)))
-        for k, n in enumerate(shape[:1] + shape[2:])
-    ]
-    return (positions[0], classes, *positions[1:])
-
-
-def _take(xp: Any, values: Any, indices: Any) -> Any:
-    """``values[indices]`` for a 1-D array ``values`` and an integer array ``indices`` of any shape."""
-    return xp.reshape(xp.take(values, xp.reshape(indices, (-1,)), axis=0), indices.shape)
-
-
-def _along_class_axis(weight: Tensor, ndim: int, axis: int) -> Tensor:
-    """Per-class weights shaped to broadcast against scores with ``ndim`` axes, classes on ``axis``."""
-    return weight.reshape((weight.shape[0],) + (1,) * (ndim - axis - 1))
+def _diagnose_targets(name: str, input: Tensor, target: Tensor, ignore_index: int) -> None:
+    axis = _class_axis(name, input)
+    num_classes = input.shape[axis]
+    why = f"the input {input.shape} has {num_classes} classes (ignore_index={ignore_index})"
+    _check_range(name, "target", target, num_classes, why, allowed=ignore_index)
 
 
 def mse_loss(input: Tensor, target: Tensor | Any, reduction: str = "mean") -> Tensor:
@@ -402,9 +384,7 @@ def mse_loss(input: Tensor, target: Tensor | Any, reduction: str = "mean") -> Te
         2.0
     """
     _check_reduction("mse_loss", reduction)
-    target = _same_shape_target("mse_loss", input, target)
-    difference = input - target
-    return _reduce(difference * difference, reduction)
+    return fused.MSE.apply(input, _same_shape_target("mse_loss", input, target), reduction=reduction)
 
 
 def binary_cross_entropy(
@@ -427,15 +407,9 @@ def binary_cross_entropy(
             f"binary_cross_entropy: every input must be a probability in [0, 1] (input shape {input.shape}); "
             "for raw scores use binary_cross_entropy_with_logits"
         )
-    loss = -(target * _clamped_log(input) + (1 - target) * _clamped_log(1 - input))
     if weight is not None:
-        loss = loss * _float_weight("binary_cross_entropy", "weight", weight, input)
-    return _reduce(loss, reduction)
-
-
-def _clamped_log(p: Tensor) -> Tensor:
-    """max(log p, -100), with a finite gradient (zero) at p = 0."""
-    return p.clip(min=_TINY).log().clip(min=-100.0)
+        weight = _float_weight("binary_cross_entropy", "weight", weight, input).data
+    return fused.BCE.apply(input, target, weight=weight, reduction=reduction)
 
 
 def binary_cross_entropy_with_logits(
@@ -462,15 +436,11 @@ def binary_cross_entropy_with_logits(
     name = "binary_cross_entropy_with_logits"
     _check_reduction(name, reduction)
     target = _same_shape_target(name, input, target)
-    softplus_of_minus_x = (-input).relu() + (1 + (-input.abs()).exp()).log()
-    if pos_weight is None:
-        log_weight: Tensor | float = 1.0
-    else:
-        log_weight = 1 + (_float_weight(name, "pos_weight", pos_weight, input) - 1) * target
-    loss = (1 - target) * input + log_weight * softplus_of_minus_x
     if weight is not None:
-        loss = loss * _float_weight(name, "weight", weight, input)
-    return _reduce(loss, reduction)
+        weight = _float_weight(name, "weight", weight, input).data
+    if pos_weight is not None:
+        pos_weight = _float_weight(name, "pos_weight", pos_weight, input).data
+    return fused.BCEWithLogits.apply(input, target, weight=weight, pos_weight=pos_weight, reduction=reduction)
 
 
 def _same_shape_target(name: str, input: Tensor, target: Any) -> Tensor:
@@ -493,15 +463,6 @@ def _same_shape_target(name: str, input: Tensor, target: Any) -> Tensor:
 def _check_reduction(name: str, reduction: str) -> None:
     if reduction not in REDUCTIONS:
         raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got {reduction!r}")
-
-
-def _reduce(loss: Tensor, reduction: str) -> Tensor:
-    """The per-element ``loss`` averaged, summed, or left as it is."""
-    if reduction == "mean":
-        return loss.mean()
-    if reduction == "sum":
-        return loss.sum()
-    return loss
 
 
 def _constant(name: str, what: str, value: Any, like: Tensor) -> Tensor:
@@ -531,7 +492,7 @@ def _float_weight(name: str, what: str, weight: Any, like: Tensor, shape: tuple 
 
 def _integer_indices(name: str, what: str, indices: Any, like: Tensor) -> Tensor:
     indices = _constant(name, what, indices, like)
-    if not indices.xp.isdtype(indices.dtype, "integral"):
+    if not _backend.dtype_name(indices.dtype).startswith(("int", "uint")):
         raise TypeError(
             f"{name}: {what} must hold integer indices (e.g. dtype int64), got dtype "
             f"{_backend.dtype_name(indices.dtype)} with shape {indices.shape}"
