@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> dict:
     train_reviews = [r for r, test in zip(reviews, held_out) if not test]
     test_reviews = [r for r, test in zip(reviews, held_out) if test]
     if args.quick:
-        train_reviews, test_reviews, args.epochs = train_reviews[:800], test_reviews[:200], min(args.epochs, 2)
+        train_reviews, test_reviews, args.epochs = train_reviews[:1500], test_reviews[:200], min(args.epochs, 3)
     train_words = [words(text) for text, _, _ in train_reviews]
     test_words = [words(text) for text, _, _ in test_reviews]
     vocab = WordVocab(train_words, min_count=2)
