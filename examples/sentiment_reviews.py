@@ -78,8 +78,22 @@ def unique_words(ids: list[int]) -> list[int]:
     return list(dict.fromkeys(ids))
 
 
-def train(model, encoded, labels, epochs, lr, batch_size, rng, evaluate_on=None, desc="", weight_decay=0.0):
-    """Adam on cross-entropy over length-sorted batches; returns the per-epoch train loss (and held-out accuracy)."""
+def train(
+    model: nn.Module,
+    encoded: list[list[int]],
+    labels: np.ndarray,
+    epochs: int,
+    lr: float,
+    batch_size: int,
+    rng: np.random.Generator,
+    evaluate_on: tuple[list[list[int]], np.ndarray] | None = None,
+    desc: str = "",
+    weight_decay: float = 0.0,
+) -> tuple[list[float], list[float]]:
+    """Adam on cross-entropy over length-sorted batches: the train loss per epoch (and the held-out accuracy).
+
+    ``evaluate_on`` = (encoded reviews, labels): measured and printed after every epoch.
+    """
     optimizer = tg.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
     losses, accuracies = [], []
     lengths = [len(ids) for ids in encoded]
@@ -94,7 +108,7 @@ def train(model, encoded, labels, epochs, lr, batch_size, rng, evaluate_on=None,
             total += loss.item() * len(batch)
         losses.append(total / len(encoded))
         if evaluate_on is not None:
-            accuracies.append(accuracy(predict(model, *evaluate_on[:1]), evaluate_on[1]))
+            accuracies.append(accuracy(predict(model, evaluate_on[0]), evaluate_on[1]))
             print(f"{desc} epoch {epoch + 1}: train loss {losses[-1]:.3f}, held-out accuracy {accuracies[-1]:.1%}")
     return losses, accuracies
 
