@@ -19,7 +19,7 @@ from ..anomaly import AnomalyError, detect_anomaly
 from .compare import BPTTReport, Mismatch, check_bptt
 from .contributions import contributions, scope_key
 from .grad_norms import hidden_grad_norms, plot_grad_norms
-from .observe import observe_backward
+from .observe import observe_backward, record_backward
 from .reference import GATES, Gradients, Weights, reference_bptt
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "hidden_grad_norms",
     "observe_backward",
     "plot_grad_norms",
+    "record_backward",
     "reference_bptt",
     "scope_key",
 ]

@@ -79,8 +79,10 @@ class Drawing:
 
 def group(graph: Graph, detail: str) -> Drawing:
     """Group the recorded nodes of ``graph`` into boxes and links for one level of detail."""
-    if detail not in DETAILS:
-        raise ValueError(f"draw_graph: detail must be one of {', '.join(map(repr, DETAILS))}, got {detail!r}")
+    if not isinstance(detail, str) or detail not in DETAILS:  # a str first: `in` would call a Tensor's ==
+        raise ValueError(
+            f"draw_graph: detail must be one of {', '.join(map(repr, DETAILS))}, got {type(detail).__name__} {detail!r}"
+        )
     sequences = {scopes.sequence_of(node.scope) for node in graph.nodes} - {None}
     boxes: dict[str, Box] = {}
     box_of: dict[str, str] = {}
