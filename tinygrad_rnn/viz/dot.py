@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from . import box_text, labels, layout, scopes
+from . import box_text, gates, labels, layout, scopes
 from .colors import LogScale
 from .detail import Box, Drawing, Link
 from .graph import Graph
@@ -136,6 +136,8 @@ def _write_box(target, box: Box, graph: Graph, drawing: Drawing, options: Option
         node = graph.by_key[box.members[0]]
         detail = labels.text(labels.op_detail(node.tensor.grad_fn))
         title = f"{title} {detail}".strip() if detail else title
+        gate = gates.gate_names(node.tensor)  # "f = getitem [3:6]": which gate block the slice is
+        title = f"{labels.text(gate)} = {title}" if gate else title
         if node.constants:
             title += " " + ", ".join(labels.text(c) for c in node.constants)
     attrs = {"label": labels.html_label(title, lines, note), "shape": shape, "style": style, "fillcolor": fill}
