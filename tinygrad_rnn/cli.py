@@ -9,7 +9,9 @@ so the vanishing gradient problem can be seen. The output format follows the fil
     tinygrad-rnn bptt --cell rnn lstm --steps 50 -o norms.png
 
 Bad arguments end with a usage message and exit code 2, e.g. ``--steps 0``: "argument --steps:
-must be a positive integer, got '0'".
+must be a positive integer, got '0'". So does a picture over the node budget (``--max-nodes``,
+default 1500 boxes), checked before anything is built, with the ``--detail`` that fits it.
+``python -m tinygrad_rnn`` runs the same command line.
 
 Example:
     >>> args = build_parser().parse_args(["bptt", "--cell", "rnn", "-o", "norms.png"])
