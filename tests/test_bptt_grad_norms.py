@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
-from tinygrad_rnn import Tensor, bptt
+from tinygrad_rnn import Tensor, bptt, nn
 
 STEPS, HIDDEN = 12, 8
 
@@ -62,14 +62,41 @@ def test_norm_is_the_norm_of_the_full_gradient_of_each_state():
     np.testing.assert_allclose(norms, expected, rtol=1e-12)
 
 
-def test_states_off_the_path_get_zero_and_constants_are_refused():
+def test_states_not_in_the_graph_and_constants_are_refused_zero_gradients_are_zero():
     w = Tensor(np.array([[0.5]]), requires_grad=True)
     h1 = (Tensor(np.ones((1, 1))) @ w).tanh()
-    unused = h1 * 3  # a state that does not lead to the loss
+    h2 = (h1 @ w).tanh()
+    unused = h1 * 3  # computed from h1, but the loss never saw it: dL/d(unused) is not 0, it is undefined
     loss = h1.sum()
-    np.testing.assert_array_equal(bptt.hidden_grad_norms(loss, [h1, unused])[1:], [0.0])
+    with pytest.raises(ValueError, match=r"hiddens\[1\] \(shape \(1, 1\)\) \(1 of 2\) are not in the loss's graph"):
+        bptt.hidden_grad_norms(loss, [h1, unused])
+    with pytest.raises(ValueError, match=r"hiddens\[1\] .*, hiddens\[2\] .* \(2 of 3\)"):
+        bptt.hidden_grad_norms(loss, [h1, h2, unused])  # h2 was computed after (not into) this loss
+    np.testing.assert_array_equal(bptt.hidden_grad_norms((h2 * 0.0).sum(), [h1, h2]), [0.0, 0.0])  # in it, no gradient
     with pytest.raises(ValueError, match=r"hiddens\[0\] does not require grad"):
         bptt.hidden_grad_norms(loss, [Tensor(np.ones((1, 1))), h1])
+
+
+def test_layer_states_give_dl_dh_of_an_nn_layer():
+    """||dL/dh_t|| of the states inside nn.RNN/LSTM/GRU, found by scope, equal the gradients of
+    the same states computed by an unrolled cell whose states we hold."""
+    tg.manual_seed(0)
+    for kind in ("RNN", "LSTM", "GRU"):
+        layer = getattr(nn, kind)(2, 3, dtype="float64")
+        x = Tensor(np.random.default_rng(1).standard_normal((5, 1, 2)))
+        output, _ = layer(x)
+        loss = output[-1].sum()
+        states = bptt.layer_states(loss)
+        assert list(states) == [f"{kind.lower()}/l0/fwd"]
+        hs = states[f"{kind.lower()}/l0/fwd"]
+        np.testing.assert_allclose(np.stack([h.numpy() for h in hs]), output.numpy(), rtol=1e-12)  # they are h_t
+        norms = bptt.hidden_grad_norms(loss, hs)
+        for h in hs:
+            h.retain_grad()
+        loss.backward()
+        np.testing.assert_allclose(norms, [np.linalg.norm(h.grad.numpy()) for h in hs], rtol=1e-12)
+    with pytest.raises(ValueError, match="no recurrent state 'h' found"):
+        bptt.layer_states((Tensor(np.ones(2), requires_grad=True) * 2).sum())
 
 
 def test_plot_draws_each_curve_on_a_log_scale():
@@ -82,6 +109,9 @@ def test_plot_draws_each_curve_on_a_log_scale():
     ax = bptt.plot_grad_norms({"small W": [1e-4, 1e-2, 1.0], "large W": [1e3, 1e1, 1.0]}, title="norms")
     assert ax.get_yscale() == "log"
     assert [line.get_label() for line in ax.get_lines()] == ["small W", "large W"]
-    np.testing.assert_array_equal(ax.get_lines()[0].get_xdata(), [1, 2, 3])
+    np.testing.assert_array_equal(ax.get_lines()[0].get_xdata(), [0, 1, 2])  # t = 0 first, as the scopes
+    ax.figure.canvas.draw()
+    assert all(float(tick).is_integer() for tick in ax.get_xticks())  # no t = 0.5 for a short sequence
+    assert ax.figure.get_layout_engine() is not None  # constrained layout: the y label is not cut off
     assert ax.get_title() == "norms"
     plt.close(ax.figure)

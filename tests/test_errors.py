@@ -412,3 +412,94 @@ def test_gradcheck_wants_float64_and_something_to_check():
         tg.gradcheck(lambda x: x * 2, Tensor([1.0], requires_grad=True))
     with pytest.raises(ValueError, match="gradcheck: no input requires grad"):
         tg.gradcheck(lambda x: x * 2, Tensor(np.array([1.0])))
+
+
+# --- constructor arguments (issue 10: each was an internal error before) -------------------------
+@pytest.mark.parametrize(
+    ("make", "error", "message"),
+    [
+        (lambda: tg.randn(-1), ValueError, "randn: size must be an int >= 0, got -1"),
+        (lambda: tg.zeros(2, -3), ValueError, "zeros: size[1] must be an int >= 0, got -3"),
+        (lambda: tg.ones(3.5), TypeError, "ones: size must be ints or one tuple of ints, got 3.5 (float)"),
+        (lambda: tg.rand("3"), TypeError, "rand: size must be ints or one tuple of ints, got '3' (str)"),
+        (lambda: tg.zeros((2, 3.0)), TypeError, "zeros: size[1] must be an int, got 3.0 (float)"),
+        (lambda: tg.full(-1, 2.0), ValueError, "full: size must be an int >= 0, got -1"),
+        (lambda: tg.eye(2.5), TypeError, "eye: n must be an int, got 2.5 (float)"),
+        (lambda: tg.nn.Linear(3.5, 4), TypeError, "Linear: in_features must be an int, got 3.5 (float)"),
+        (lambda: tg.nn.Linear(3, "4"), TypeError, "Linear: out_features must be an int, got '4' (str)"),
+        (lambda: tg.nn.Linear(-1, 4), ValueError, "Linear: in_features must be an int >= 0, got -1"),
+        (lambda: tg.nn.Embedding(10, 2.0), TypeError, "Embedding: embedding_dim must be an int, got 2.0 (float)"),
+        (lambda: tg.nn.RNN(3, "4"), TypeError, "RNN: hidden_size must be an int, got '4' (str)"),
+        (lambda: tg.nn.LSTM(3.0, 4), TypeError, "LSTM: input_size must be an int, got 3.0 (float)"),
+        (lambda: tg.nn.GRU(3, 4, num_layers=0), ValueError, "GRU: num_layers must be an int >= 1, got 0"),
+        (lambda: tg.nn.GRU(3, 4, dropout=1.0), ValueError, "GRU: dropout must be a probability in [0, 1), got 1.0"),
+        (lambda: tg.nn.Dropout("a"), TypeError, "Dropout: p must be a number, got 'a' (str)"),
+    ],
+)
+def test_bad_sizes_name_the_function_the_argument_and_the_value(make, error, message):
+    with pytest.raises(error, match="^" + re.escape(message)):
+        make()
+
+
+def test_linear_with_no_input_features_is_allowed_as_in_pytorch():
+    """PyTorch allows ``Linear(0, 4)`` (weight (4, 0), bias 0, output = bias); so do we: it was a
+    ZeroDivisionError inside the initialiser."""
+    layer = tg.nn.Linear(0, 4)
+    assert layer.weight.shape == (4, 0) and layer.bias.tolist() == [0.0] * 4
+    assert layer(tg.zeros(2, 0)).tolist() == [[0.0] * 4] * 2
+
+
+@pytest.mark.parametrize(
+    ("make", "error", "message"),
+    [
+        (lambda w: tg.optim.SGD([w], lr=None), TypeError, "SGD: lr must be a number, got None (NoneType)"),
+        (lambda w: tg.optim.SGD([w], lr="0.1"), TypeError, "SGD: lr must be a number, got '0.1' (str)"),
+        (lambda w: tg.optim.SGD([w], lr=float("inf")), ValueError, "SGD: lr must be a finite number >= 0, got inf"),
+        (lambda w: tg.optim.Adam([w], lr=-0.1), ValueError, "Adam: lr must be a finite number >= 0, got -0.1"),
+        (lambda w: tg.optim.RMSprop([w], alpha=None), TypeError, "RMSprop: alpha must be a number, got None"),
+        (lambda w: tg.optim.Adam([w], betas=(0.9,)), ValueError, "Adam: betas must be a pair (a, b), got 1 values"),
+        (lambda w: tg.optim.AdamW([w], betas=0.9), TypeError, "AdamW: betas must be a pair (a, b), got 0.9 (float)"),
+        (lambda w: tg.optim.Adam([w], betas=(0.9, 1.0)), ValueError, "Adam: betas[1] must be a finite number >= 0"),
+    ],
+)
+def test_bad_hyperparameters_name_the_optimizer_and_the_argument(make, error, message):
+    with pytest.raises(error, match="^" + re.escape(message)):
+        make(tg.zeros(2, requires_grad=True))
+
+
+def test_bad_scheduler_factors_and_state_dicts_are_refused():
+    opt = tg.optim.SGD([tg.zeros(2, requires_grad=True)], lr=0.1)
+    with pytest.raises(ValueError, match=re.escape("ExponentialLR: gamma must be a finite number > 0, got -1")):
+        tg.optim.lr_scheduler.ExponentialLR(opt, gamma=-1)
+    with pytest.raises(TypeError, match=re.escape("StepLR: step_size must be an int, got 2.5 (float)")):
+        tg.optim.lr_scheduler.StepLR(opt, step_size=2.5)
+    with pytest.raises(TypeError, match=r"^Linear\.load_state_dict: state must be a dict .* got list"):
+        tg.nn.Linear(2, 2).load_state_dict([1, 2])
+    with pytest.raises(TypeError, match=r"^SGD\.load_state_dict: state_dict must be the dict .* got list"):
+        opt.load_state_dict([1, 2])
+    with pytest.raises(RuntimeError, match=r"weight: Tensor: expected numbers"):  # names the key
+        tg.nn.Linear(1, 1).load_state_dict({"weight": [["a"]], "bias": [0.0]})
+
+
+@pytest.mark.parametrize("kind", ["RNN", "LSTM", "GRU"])
+@pytest.mark.parametrize("batch_first", [False, True])
+def test_a_sequence_of_no_steps_is_a_clear_error(kind, batch_first):
+    layer = getattr(tg.nn, kind)(2, 3, batch_first=batch_first)
+    shape = (1, 0, 2) if batch_first else (0, 1, 2)
+    with pytest.raises(
+        ValueError, match=rf"^{kind}: the input of shape {re.escape(str(shape))} has a sequence length T = 0"
+    ):
+        layer(tg.zeros(*shape))
+
+
+def test_argmax_of_nothing_and_variance_of_one_number_are_clear_errors():
+    with pytest.raises(ValueError, match=re.escape("argmax: cannot take the argmax of an empty tensor of shape (0,)")):
+        tg.zeros(0).argmax()
+    with pytest.raises(
+        ValueError, match=re.escape("argmin: cannot take the argmin of an empty tensor of shape (2, 0) along axis 1")
+    ):
+        tg.zeros(2, 0).argmin(axis=1)
+    assert tg.zeros(2, 0).argmax(axis=0).shape == (0,)  # nothing reduced over an empty axis: fine
+    with pytest.raises(ValueError, match=r"^var: 1 element\(s\) per result and correction=1 leave N - correction = 0"):
+        Tensor(1.0).var()
+    assert Tensor(1.0).var(correction=0).item() == 0.0

@@ -272,7 +272,7 @@ def test_bad_arguments_raise_clear_errors():
         tg.optim.SGD([w, w])
     with pytest.raises(ValueError, match="Nesterov"):
         tg.optim.SGD([w], nesterov=True)
-    with pytest.raises(ValueError, match="invalid lr"):
+    with pytest.raises(ValueError, match="lr must be a finite number >= 0, got -1.0"):
         tg.optim.Adam([w], lr=-1.0)
     with pytest.raises(ValueError, match="beta"):
         tg.optim.Adam([w], betas=(0.9, 1.0))

@@ -31,6 +31,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from . import anomaly as _anomaly
@@ -114,6 +115,13 @@ def walk(*roots: Any) -> Iterator[Any]:
     return iter(topological_order(*roots, only_requires_grad=False))
 
 
+# --- hook for tinygrad_rnn.bptt.record_backward (issue 10): one lookup per backward call -------
+#: Inside ``with bptt.record_backward():`` (this thread or context only), a function
+#: ``(root, grad) -> on_edge`` that starts a record of the backward pass from ``root``; None
+#: otherwise. It lets the pictures and the BPTT tools read gradients after a plain backward().
+backward_recorder: ContextVar[Any] = ContextVar("backward_recorder", default=None)
+
+
 def backward(root: Any, grad: Any, retain_graph: bool = False, on_edge: Any = None) -> None:
     """Accumulate d(root)/d(leaf), seeded with ``grad`` (an array shaped like ``root``).
 
@@ -124,6 +132,9 @@ def backward(root: Any, grad: Any, retain_graph: bool = False, on_edge: Any = No
     """
     if _recording.recorder is not None:  # tinygrad_rnn.compile is capturing: record this backward
         _recording.recorder.backward(root, grad, on_edge)
+    recorder = backward_recorder.get()  # hook: bptt.record_backward (see backward_recorder)
+    if recorder is not None and on_edge is None:
+        on_edge = recorder(root, grad)
     with cycle_collector_paused():
         _backward(root, grad, retain_graph, on_edge)
     if _recording.recorder is not None:  # tinygrad_rnn.compile: this backward is complete

@@ -9,7 +9,9 @@ so the vanishing gradient problem can be seen. The output format follows the fil
     tinygrad-rnn bptt --cell rnn lstm --steps 50 -o norms.png
 
 Bad arguments end with a usage message and exit code 2, e.g. ``--steps 0``: "argument --steps:
-must be a positive integer, got '0'".
+must be a positive integer, got '0'". So does a picture over the node budget (``--max-nodes``,
+default 1500 boxes), checked before anything is built, with the ``--detail`` that fits it.
+``python -m tinygrad_rnn`` runs the same command line.
 
 Example:
     >>> args = build_parser().parse_args(["bptt", "--cell", "rnn", "-o", "norms.png"])
@@ -34,6 +36,7 @@ DETAILS = ("op", "step", "layer", "rolled")
 GRAPH_FORMATS = ("svg", "png", "pdf", "dot", "gv")  # dot / gv: the DOT text itself, no renderer needed
 PLOT_FORMATS = ("png", "svg", "pdf")
 CELL_TITLES = {"rnn": "tanh RNN", "lstm": "LSTM", "gru": "GRU"}
+MAX_RECORDED = 200_000  # tensors recorded for one picture, at most: past it, building alone takes minutes
 
 
 def positive_int(text: str) -> int:
@@ -80,6 +83,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--color-by", choices=("none", "grad"), default="none", help="grad: shade by gradient norm (log scale)"
     )
     graph.add_argument("--show-order", action="store_true", help="number the nodes in the order backward visits them")
+    graph.add_argument(
+        "--max-nodes",
+        type=positive_int,
+        default=None,
+        help="the picture's node budget: a larger picture is refused before anything is built "
+        "(default: draw_graph's, 1500)",
+    )
     graph.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
     graph.add_argument(
         "-o",
@@ -147,12 +157,53 @@ def small_model(cell: str, steps: int, hidden: int, seed: int) -> tuple[Any, tg.
     return layer, (output * output).mean()
 
 
+def predicted_sizes(cell: str, steps: int, hidden: int) -> dict[str, int]:
+    """How many boxes the picture of ``small_model(cell, steps, hidden)`` has at each detail,
+    and how many tensors it records (``"recorded"``), without building the model of ``steps``.
+
+    Every time step records the same ops, so each count is a + b * steps: measured on the models
+    of 1 and 2 steps, then extrapolated (exact; the tests compare it with the real counts).
+    """
+    from .viz.detail import group
+    from .viz.graph import collect
+
+    def sizes(n: int) -> dict[str, int]:
+        layer, loss = small_model(cell, n, hidden, seed=0)
+        graph = collect([loss], dict(layer.named_parameters()))
+        return {"recorded": len(graph.nodes), **{level: len(group(graph, level).boxes) for level in DETAILS}}
+
+    one, two = sizes(1), sizes(2)
+    return {key: one[key] + (two[key] - one[key]) * (steps - 1) for key in one}
+
+
+def check_budget(args: argparse.Namespace) -> None:
+    """Refuse (exit 2), before building anything, a picture over the node budget or a model too
+    large to record for a picture, with advice in command-line terms."""
+    sizes = predicted_sizes(args.cell, args.steps, args.hidden)
+    boxes = sizes[args.detail]
+    if sizes["recorded"] > MAX_RECORDED:
+        args.parser.error(
+            f"--steps {args.steps} would record {sizes['recorded']} tensors (more than {MAX_RECORDED}) before any "
+            "picture is drawn; the graph command draws small models: use fewer --steps"
+        )
+    if boxes <= args.max_nodes:
+        return
+    fits = [level for level in DETAILS[DETAILS.index(args.detail) + 1 :] if sizes[level] <= args.max_nodes]
+    advice = f"--detail {fits[0]} ({sizes[fits[0]]} boxes)" if fits else "fewer --steps"
+    args.parser.error(
+        f"at --detail {args.detail} the picture of {args.steps} steps has {boxes} boxes, more than --max-nodes "
+        f"{args.max_nodes} (slow to lay out, unreadable); use {advice}, or --max-nodes {boxes} to draw it anyway"
+    )
+
+
 def run_graph(args: argparse.Namespace, fmt: str) -> int:
     try:
         from . import viz
     except ImportError as error:
         print(f"tinygrad-rnn graph: the graph renderer tinygrad_rnn.viz is not available ({error})", file=sys.stderr)
         return 1
+    args.max_nodes = args.max_nodes or viz.draw.MAX_NODES
+    check_budget(args)
     layer, loss = small_model(args.cell, args.steps, args.hidden, args.seed)
     loss.backward(retain_graph=True)  # gradients for --color-by grad; the graph kept for --show-order
     graph = viz.draw_graph(
@@ -161,6 +212,7 @@ def run_graph(args: argparse.Namespace, fmt: str) -> int:
         detail=args.detail,
         color_by=None if args.color_by == "none" else args.color_by,
         show_order=args.show_order,
+        max_nodes=args.max_nodes,
     )
     if fmt in ("dot", "gv"):
         with open(args.output, "w", encoding="utf-8") as file:
@@ -179,7 +231,7 @@ def run_graph(args: argparse.Namespace, fmt: str) -> int:
 def state_grad_norms(
     cell: str, steps: int, hidden: int, scale: float = 1.0, forget_bias: float = 0.0, seed: int = 0
 ) -> np.ndarray:
-    """||dL/dh_t|| for t = 1..steps of one ``nn`` cell unrolled in a loop, L = sum(h_T * r)."""
+    """||dL/dh_t|| for t = 0..steps-1 of one ``nn`` cell unrolled in a loop, L = sum(h_T * r)."""
     from . import bptt, nn
 
     tg.manual_seed(seed)
@@ -200,14 +252,33 @@ def state_grad_norms(
     return bptt.hidden_grad_norms(loss, hiddens)
 
 
-def factor_per_step_back(norms: np.ndarray) -> float:
-    """exp(-b) for the least-squares fit log ||dL/dh_t|| = a + b t: the geometric rate."""
-    t = np.arange(len(norms))
-    finite = norms > 0
-    if finite.sum() < 2:
-        return float("nan")
-    slope = np.polyfit(t[finite], np.log(norms[finite]), 1)[0]
-    return float(np.exp(-slope))
+def factor_per_step_back(norms: np.ndarray) -> float | None:
+    """The average factor by which ||dL/dh_t|| changes per step back in time: the geometric mean
+    (||dL/dh_0|| / ||dL/dh_{T-1}||)^(1/(T-1)) of the T-1 single-step ratios, assuming no shape
+    of the curve (a straight-line fit of log norms would be pulled by its ends when the curve
+    bends). None when there is no step back (T = 1) or a norm is 0 or not finite.
+    """
+    norms = np.asarray(norms, dtype=float)
+    if len(norms) < 2 or not np.all(np.isfinite(norms) & (norms > 0)):
+        return None
+    return float((norms[0] / norms[-1]) ** (1.0 / (len(norms) - 1)))
+
+
+def describe_steps_back(norms: np.ndarray) -> str:
+    """What the curve says, in words that hold whatever its shape: the average factor per step
+    back and the range of the single steps' factors, or why there is none."""
+    norms = np.asarray(norms, dtype=float)
+    if len(norms) < 2:
+        return "one step: no step back to measure"
+    usable = np.isfinite(norms) & (norms > 0)
+    if not usable.all():
+        bad = int(np.flatnonzero(~usable)[-1])
+        return f"||dL/dh_t|| is 0 or not finite at t = {bad} (under- or overflow): no average factor"
+    ratios = norms[:-1] / norms[1:]
+    return (
+        f"x{factor_per_step_back(norms):.3g} per step back on average (geometric mean of {len(ratios)}); "
+        f"single steps x{ratios.min():.3g} to x{ratios.max():.3g}"
+    )
 
 
 def run_bptt(args: argparse.Namespace, fmt: str) -> int:
@@ -225,13 +296,13 @@ def run_bptt(args: argparse.Namespace, fmt: str) -> int:
         settings = [f"H={args.hidden}"] + [f"W_hh ×{args.scale:g}"] * (args.scale != 1)
         settings += [f"forget bias +{args.forget_bias:g}"] * (cell == "lstm" and args.forget_bias != 0)
         factor = factor_per_step_back(norms)
-        bptt.plot_grad_norms(
-            norms, ax=ax, title=f"{CELL_TITLES[cell]}, {', '.join(settings)}\n×{factor:.3g} per step back (fit)"
+        rate = "no average rate" if factor is None else f"×{factor:.3g} per step back (geometric mean)"
+        bptt.plot_grad_norms(norms, ax=ax, title=f"{CELL_TITLES[cell]}, {', '.join(settings)}\n{rate}")
+        last = args.steps - 1
+        overall = (
+            f"||dL/dh_0|| / ||dL/dh_{last}|| = {norms[0] / norms[-1]:.3g} over {last} steps back; " if last else ""
         )
-        print(
-            f"{CELL_TITLES[cell]:>8}: ||dL/dh_1|| / ||dL/dh_T|| = {norms[0] / norms[-1]:.3g} over {args.steps} steps, "
-            f"x{factor:.3g} per step back"
-        )
+        print(f"{CELL_TITLES[cell]:>8}: {overall}{describe_steps_back(norms)}")
     figure.suptitle("How much of the last step's gradient reaches step t (loss on h_T only)")
     figure.savefig(args.output, format=fmt, dpi=120)
     print(f"wrote {args.output}")

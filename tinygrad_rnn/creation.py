@@ -15,13 +15,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from . import arguments
 from . import backend as _backend
-from .tensor import Tensor, _shape_args
+from .tensor import Tensor
 
 Shape = int | Sequence[int]
 
 
 def _new(make: Any, shape: tuple, dtype: Any, device: str | None, requires_grad: bool, name: str | None) -> Tensor:
+    """A new tensor of ``shape`` (already checked) filled by ``make(backend, shape, dtype)``."""
     backend = _backend.get_backend(device)
     data = make(backend, shape, backend.dtype(dtype or _backend.DEFAULT_FLOAT))
     return Tensor(data, requires_grad=requires_grad, name=name)
@@ -30,13 +32,17 @@ def _new(make: Any, shape: tuple, dtype: Any, device: str | None, requires_grad:
 def zeros(
     *shape: Shape, dtype: Any = None, device: str | None = None, requires_grad: bool = False, name: str | None = None
 ) -> Tensor:
-    return _new(lambda b, s, d: b.xp.zeros(s, dtype=d), _shape_args(shape), dtype, device, requires_grad, name)
+    return _new(
+        lambda b, s, d: b.xp.zeros(s, dtype=d), arguments.shape("zeros", shape), dtype, device, requires_grad, name
+    )
 
 
 def ones(
     *shape: Shape, dtype: Any = None, device: str | None = None, requires_grad: bool = False, name: str | None = None
 ) -> Tensor:
-    return _new(lambda b, s, d: b.xp.ones(s, dtype=d), _shape_args(shape), dtype, device, requires_grad, name)
+    return _new(
+        lambda b, s, d: b.xp.ones(s, dtype=d), arguments.shape("ones", shape), dtype, device, requires_grad, name
+    )
 
 
 def full(
@@ -47,7 +53,14 @@ def full(
     requires_grad: bool = False,
     name: str | None = None,
 ) -> Tensor:
-    return _new(lambda b, s, d: b.xp.full(s, value, dtype=d), _shape_args((shape,)), dtype, device, requires_grad, name)
+    return _new(
+        lambda b, s, d: b.xp.full(s, value, dtype=d),
+        arguments.shape("full", (shape,)),
+        dtype,
+        device,
+        requires_grad,
+        name,
+    )
 
 
 def randn(
@@ -58,7 +71,7 @@ def randn(
     def make(b, s, d):
         return b.random("normal", s, _backend.dtype_name(d))
 
-    return _new(make, _shape_args(shape), dtype, device, requires_grad, name)
+    return _new(make, arguments.shape("randn", shape), dtype, device, requires_grad, name)
 
 
 def rand(
@@ -69,7 +82,7 @@ def rand(
     def make(b, s, d):
         return b.random("uniform", s, _backend.dtype_name(d))
 
-    return _new(make, _shape_args(shape), dtype, device, requires_grad, name)
+    return _new(make, arguments.shape("rand", shape), dtype, device, requires_grad, name)
 
 
 def arange(
@@ -78,6 +91,10 @@ def arange(
     """Like ``range``: integers give an int64 tensor, floats a float32 one."""
     if stop is None:
         start, stop = 0, start
+    for what, value in (("start", start), ("stop", stop), ("step", step)):
+        arguments.number("arange", what, value)
+    if step == 0:
+        raise ValueError("arange: step must not be 0")
     if dtype is None:
         dtype = "int64" if all(isinstance(v, int) for v in (start, stop, step)) else _backend.DEFAULT_FLOAT
     backend = _backend.get_backend(device)
@@ -92,6 +109,8 @@ def eye(
     requires_grad: bool = False,
     name: str | None = None,
 ) -> Tensor:
+    n = arguments.size("eye", "n", n)
+    m = n if m is None else arguments.size("eye", "m", m)
     return _new(lambda b, s, d: b.xp.eye(n, m, dtype=d), (), dtype, device, requires_grad, name)
 
 

@@ -384,9 +384,11 @@ class Tensor:
         return self._compare(other, "ge")
 
     def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        ops.reduce.check_not_empty("argmax", self.shape, axis)
         return Tensor._make(self.xp.argmax(self.data, axis=axis, keepdims=keepdims), self._backend, None)
 
     def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
+        ops.reduce.check_not_empty("argmin", self.shape, axis)
         return Tensor._make(self.xp.argmin(self.data, axis=axis, keepdims=keepdims), self._backend, None)
 
     # --- elementwise functions (of an int tensor: in float32, as in PyTorch, on every device) --
@@ -432,7 +434,9 @@ class Tensor:
     def var(self, axis: Axis = None, keepdims: bool = False, correction: int = 1) -> Tensor:
         """Variance, sum((x - mean)^2) / (N - correction); ``correction=1`` as in PyTorch."""
         deviation = self - self.mean(axis, keepdims=True)
-        return (deviation * deviation).sum(axis, keepdims) / (_count(self.shape, axis) - correction)
+        return (deviation * deviation).sum(axis, keepdims) / ops.reduce.degrees_of_freedom(
+            "var", _count(self.shape, axis), correction
+        )
 
     def logsumexp(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         return ops.reduce.LogSumExp.apply(self._floating(), axis=axis, keepdims=keepdims)

@@ -5,7 +5,7 @@ Every module of the package is read with :mod:`ast` (nothing is imported or run)
 (top of the file or inside a function; ``if TYPE_CHECKING:`` blocks are skipped: they never run).
 Each module belongs to a layer, and a module may import only its own layer and the layers below:
 
-    core (tensor, function, autograd, ops, backend, ...) -> nn -> {optim, bptt, viz} -> compiler -> cli
+    core (tensor, function, autograd, ops, backend, ...) -> nn -> {optim, viz} -> {bptt, compiler} -> cli
 
 (``optim``, ``bptt`` and ``viz`` stand side by side: none imports another.) The package's
 ``__init__.py`` files only re-export, so they are drawn but not checked.
@@ -33,8 +33,8 @@ LAYERS = {
     "core": 0,
     "nn": 1,
     "optim": 2,
-    "bptt": 2,
     "viz": 2,
+    "bptt": 3,  # the BPTT tools find a layer's per-step states through the pictures' scope grouping
     "compiler": 3,
     "cli": 4,
 }  # what each layer may import: <=
@@ -59,7 +59,7 @@ def is_package(module: str, package: Path = PACKAGE) -> bool:
 
 
 def layer_of(module: str) -> str:
-    """``nn``, ``optim``, ``bptt``, ``viz``, ``compiler`` or ``cli`` by the first name below the package; else ``core``."""
+    """The layer named by the first name below the package (``nn``, ``viz``, ...); else ``core``."""
     first = module.split(".")[1] if "." in module else ""
     return first if first in LAYERS else "cli" if first == "__main__" else "core"
 

@@ -3,7 +3,8 @@
 * :func:`contributions` — a shared weight's gradient split into its per-step terms,
   dL/dW = sum_t dL/dW|_(t);
 * :func:`hidden_grad_norms` / :func:`plot_grad_norms` — ||dL/dh_t|| for every t: vanishing and
-  exploding gradients, measured and drawn;
+  exploding gradients, measured and drawn; :func:`layer_states` finds the h_t of an nn layer;
+* :class:`record_backward` — keep what a plain ``loss.backward()`` sent, for the tools above;
 * :mod:`~tinygrad_rnn.bptt.reference` — the RNN, LSTM and GRU backward equations by hand, in NumPy;
 * :func:`check_bptt` — the engine against that reference, naming the step and gate that disagree;
 * :func:`detect_anomaly` — stop at the first op producing NaN/Inf, naming its scope
@@ -16,11 +17,12 @@ Example:
 """
 
 from ..anomaly import AnomalyError, detect_anomaly
+from ..observe import observe_backward, record_backward
 from .compare import BPTTReport, Mismatch, check_bptt
 from .contributions import contributions, scope_key
 from .grad_norms import hidden_grad_norms, plot_grad_norms
-from .observe import observe_backward
 from .reference import GATES, Gradients, Weights, reference_bptt
+from .states import layer_states
 
 __all__ = [
     "AnomalyError",
@@ -33,8 +35,10 @@ __all__ = [
     "contributions",
     "detect_anomaly",
     "hidden_grad_norms",
+    "layer_states",
     "observe_backward",
     "plot_grad_norms",
+    "record_backward",
     "reference_bptt",
     "scope_key",
 ]

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..observe import observe_backward
 from ..tensor import Tensor
-from .observe import observe_backward
 
 Key = int | str | None
 

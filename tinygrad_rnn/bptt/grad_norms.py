@@ -28,17 +28,24 @@ from typing import Any
 
 import numpy as np
 
+from ..autograd import topological_order
+from ..observe import observe_backward
 from ..tensor import Tensor
-from .observe import observe_backward
 
 
 def hidden_grad_norms(loss: Tensor, hiddens: Sequence[Tensor]) -> np.ndarray:
     """||dL/dh_t|| (Frobenius norm, over the batch too) for each tensor of ``hiddens``.
 
-    ``hiddens`` are the states the recurrence computed, in time order (h_1, ..., h_T); each
-    norm counts every path from h_t to the loss (through later steps and directly). A state
-    that does not lead to the loss gets 0. Runs a backward pass of its own (graph retained,
-    ``.grad`` untouched). Returns a float64 NumPy array of length ``len(hiddens)``.
+    ``hiddens`` are the states the recurrence computed, in time order (h_0, ..., h_{T-1}, as the
+    layers' scopes count); each norm counts every path from h_t to the loss (through later steps
+    and directly). A state in the loss's graph that no gradient reaches gets 0; a tensor that is
+    not in the loss's graph at all (a state of another forward pass, or computed after the loss)
+    is an error naming it. For the states inside an ``nn.RNN``/``nn.LSTM``/``nn.GRU`` layer, pass
+    ``bptt.layer_states(loss)["lstm/l0/fwd"]`` (see :func:`~tinygrad_rnn.bptt.layer_states`).
+
+    Runs a backward pass of its own (graph retained, ``.grad`` untouched), or, after a plain
+    ``loss.backward()`` run inside :class:`~tinygrad_rnn.bptt.record_backward`, reads its record.
+    Returns a float64 NumPy array of length ``len(hiddens)``.
     """
     index = {}
     for t, h in enumerate(hiddens):
@@ -48,6 +55,16 @@ def hidden_grad_norms(loss: Tensor, hiddens: Sequence[Tensor]) -> np.ndarray:
                 "states computed by the recurrence (a constant initial state has no gradient to measure)"
             )
         index[id(h)] = t
+    traceable = isinstance(loss, Tensor) and loss.requires_grad  # else observe_backward says what is wrong
+    in_graph = {id(tensor) for tensor in topological_order(loss)} if traceable else set()
+    strangers = [f"hiddens[{t}] (shape {h.shape})" for t, h in enumerate(hiddens) if id(h) not in in_graph]
+    if strangers and in_graph:
+        raise ValueError(
+            f"hidden_grad_norms: {', '.join(strangers[:5])}{' ...' if len(strangers) > 5 else ''} "
+            f"({len(strangers)} of {len(hiddens)}) are not in the loss's graph, so dL/dh is not defined for them (they "
+            "are not zero: the loss never saw them); pass the states that computed this loss, e.g. "
+            "bptt.layer_states(loss)[...] for an nn layer"
+        )
     sums: dict[int, Any] = {}
     if id(loss) in index:  # the loss itself is one of the states: dL/dL = 1
         sums[index[id(loss)]] = loss.xp.ones(loss.data.shape, dtype=loss.dtype)
@@ -69,10 +86,13 @@ def plot_grad_norms(
 ) -> Any:
     """Draw ||dL/dh_t|| against t on a log scale; several curves when given ``{label: norms}``.
 
-    Needs matplotlib (``pip install "tinygrad-rnn[examples]"``). Returns the matplotlib Axes.
+    ``norms[t]`` is drawn at t = 0, 1, ..., counting as the layers' scopes do (``t=0`` is the first
+    step), with integer ticks however short the sequence. Needs matplotlib (``pip install
+    "tinygrad-rnn[examples]"``). Returns the matplotlib Axes (of a new constrained-layout figure
+    when ``ax`` is None, so no label is cut off).
     """
     try:
-        import matplotlib  # noqa: F401
+        from matplotlib.ticker import MaxNLocator
     except ImportError:
         raise ImportError(
             'plot_grad_norms needs matplotlib: pip install "tinygrad-rnn[examples]" (or pip install matplotlib)'
@@ -80,11 +100,12 @@ def plot_grad_norms(
     if ax is None:
         import matplotlib.pyplot as plt
 
-        _, ax = plt.subplots(figsize=(6, 4))
+        _, ax = plt.subplots(figsize=(6, 4), layout="constrained")
     curves = norms if isinstance(norms, Mapping) else {"||dL/dh_t||": norms}
     for label, values in curves.items():
         values = np.asarray(values, dtype=float)
-        ax.plot(np.arange(1, len(values) + 1), values, marker=".", label=label)
+        ax.plot(np.arange(len(values)), values, marker=".", label=label)
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # time steps are whole numbers
     ax.set_yscale("log")
     ax.set_xlabel("time step t")
     ax.set_ylabel("||dL/dh_t||  (log scale)")

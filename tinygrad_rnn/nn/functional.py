@@ -363,9 +363,18 @@ def _class_loss(
     except FloatingPointError:  # detect_anomaly saw the NaN: name a bad target first, if that is the cause
         _diagnose_targets(name, input, target, ignore_index)
         raise
-    if reduction != "none" and not math.isfinite(float(loss.data)):
-        _diagnose_targets(name, input, target, ignore_index)  # raises if a target is the cause
+    if reduction != "none":
+        _diagnose_if_not_finite(name, loss, input, target, ignore_index)
     return loss
+
+
+def _diagnose_if_not_finite(name: str, loss: Tensor, input: Tensor, target: Tensor, ignore_index: int) -> None:
+    """A NaN or infinite reduced loss: name a bad target if that is the cause (raises), else leave it.
+
+    Only decides whether to raise, so tinygrad_rnn.compile lets it read the loss during capture
+    (the targets it checks are guarded by value there: new targets capture, and check, again)."""
+    if not math.isfinite(float(loss.data)):
+        _diagnose_targets(name, input, target, ignore_index)
 
 
 def _diagnose_targets(name: str, input: Tensor, target: Tensor, ignore_index: int) -> None:

@@ -140,7 +140,8 @@ def _fan(tensor: Tensor, mode: str) -> int:
     if mode not in ("fan_in", "fan_out"):
         raise ValueError(f"init: mode must be 'fan_in' or 'fan_out', got {mode!r}")
     fan_in, fan_out = fan_in_and_fan_out(tensor)
-    return fan_in if mode == "fan_in" else fan_out
+    fan = fan_in if mode == "fan_in" else fan_out
+    return max(fan, 1)  # a zero fan means a tensor with no elements (Linear(0, 4)): nothing is drawn
 
 
 def xavier_uniform_(tensor: Tensor, gain: float = 1.0) -> Tensor:

@@ -20,12 +20,22 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
+from .. import arguments
 from ..tensor import Tensor
 from . import functional as F
 from . import init
 from .module import Module, Parameter, zeros_parameter
 
 __all__ = ["Dropout", "Embedding", "Identity", "LayerNorm", "Linear", "ReLU", "Sigmoid", "Tanh"]
+
+
+def tensor_input(layer: str, input: Any) -> Tensor:  # noqa: A002 - PyTorch's name
+    """``input`` if it is a Tensor, else a TypeError naming the layer (not an AttributeError inside)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(
+            f"{layer}: the input must be a Tensor, got {type(input).__name__}; wrap data with tg.Tensor(...)"
+        )
+    return input
 
 
 class Linear(Module):
@@ -56,8 +66,8 @@ class Linear(Module):
         self, in_features: int, out_features: int, bias: bool = True, device: str | None = None, dtype: Any = None
     ) -> None:
         super().__init__()
-        self.in_features = in_features
-        self.out_features = out_features
+        self.in_features = arguments.size("Linear", "in_features", in_features)
+        self.out_features = arguments.size("Linear", "out_features", out_features)
         self.weight = zeros_parameter((out_features, in_features), dtype, device)
         self.register_parameter("bias", zeros_parameter((out_features,), dtype, device) if bias else None)
         self.reset_parameters()
@@ -69,7 +79,7 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.linear(input, self.weight, self.bias)
+        return F.linear(tensor_input("Linear", input), self.weight, self.bias)
 
     def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -106,8 +116,8 @@ class Embedding(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        self.num_embeddings = num_embeddings
-        self.embedding_dim = embedding_dim
+        self.num_embeddings = arguments.size("Embedding", "num_embeddings", num_embeddings)
+        self.embedding_dim = arguments.size("Embedding", "embedding_dim", embedding_dim)
         if padding_idx is not None:
             padding_idx = F._padding_index("Embedding", padding_idx, num_embeddings)
         self.padding_idx = padding_idx
@@ -132,6 +142,11 @@ class Embedding(Module):
             self.weight.data[self.padding_idx, ...] = 0.0
 
     def forward(self, input: Tensor | Any) -> Tensor:
+        if not isinstance(input, Tensor):
+            try:
+                input = Tensor(input, device=self.weight.device)  # noqa: A001
+            except (TypeError, ValueError) as error:
+                raise type(error)(f"Embedding: the input must be integer token indices; {error}") from None
         return F.embedding(input, self.weight, self.padding_idx)
 
     def extra_repr(self) -> str:
@@ -153,8 +168,7 @@ class Dropout(Module):
 
     def __init__(self, p: float = 0.5, inplace: bool = False) -> None:
         super().__init__()
-        if not 0.0 <= p <= 1.0:
-            raise ValueError(f"Dropout: p must be a probability in [0, 1], got {p}")
+        arguments.probability("Dropout", "p", p)
         if inplace:
             raise NotImplementedError(
                 "Dropout: inplace=True is not supported: ops keep their inputs for backward, so nothing is "
@@ -163,7 +177,7 @@ class Dropout(Module):
         self.p, self.inplace = p, inplace
 
     def forward(self, input: Tensor) -> Tensor:
-        return F.dropout(input, self.p, self.training)
+        return F.dropout(tensor_input("Dropout", input), self.p, self.training)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"
@@ -193,7 +207,8 @@ class LayerNorm(Module):
         dtype: Any = None,
     ) -> None:
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
+        shape = arguments.shape("LayerNorm", (normalized_shape,), "normalized_shape")
+        arguments.number("LayerNorm", "eps", eps, 0.0)
         self.normalized_shape = shape
         self.eps = eps
         self.elementwise_affine = elementwise_affine

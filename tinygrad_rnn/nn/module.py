@@ -367,6 +367,11 @@ class Module:
         unless every check passes. Returns the missing and unexpected keys (both empty after a
         strict load).
         """
+        if not isinstance(state, Mapping):
+            raise TypeError(
+                f"{type(self).__name__}.load_state_dict: state must be a dict of name -> tensor (what "
+                f"model.state_dict() or tinygrad_rnn.load returns), got {type(state).__name__}"
+            )
         params = self._state()
         missing = [k for k in params if k not in state]
         unexpected = [k for k in state if k not in params]
@@ -382,7 +387,11 @@ class Module:
             param = params[name]
             array = value.data if isinstance(value, Tensor) else value
             has_dtype = hasattr(array, "dtype")  # lists and numbers have none: they take the parameter's
-            value_tensor = Tensor(array, dtype=None if has_dtype else param.dtype, device=param.device)
+            try:
+                value_tensor = Tensor(array, dtype=None if has_dtype else param.dtype, device=param.device)
+            except (TypeError, ValueError) as error:  # strings, ragged lists, ...: named with their key
+                problems.append(f"{name}: {error}")
+                continue
             if value_tensor.shape != param.shape:
                 problems.append(f"{name}: shape {value_tensor.shape} in the state dict, {param.shape} in the model")
                 continue

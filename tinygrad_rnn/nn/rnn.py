@@ -78,6 +78,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import arguments
 from ..autograd import cycle_collector_paused
 from ..creation import zeros
 from ..ops import cat, linear, stack, where
@@ -180,13 +181,11 @@ class RNNBase(Module):
         super().__init__()
         recurrence = recurrence or RECURRENCES[self.kind]
         name = type(self).__name__
-        if input_size < 1 or hidden_size < 1 or num_layers < 1:
-            raise ValueError(
-                f"{name}: input_size, hidden_size and num_layers must be positive, "
-                f"got {input_size}, {hidden_size}, {num_layers}"
-            )
-        if not 0.0 <= dropout < 1.0:
-            raise ValueError(f"{name}: dropout must be in [0, 1), got {dropout}")
+        input_size = arguments.size(name, "input_size", input_size, minimum=1)
+        hidden_size = arguments.size(name, "hidden_size", hidden_size, minimum=1)
+        num_layers = arguments.size(name, "num_layers", num_layers, minimum=1)
+        proj_size = arguments.size(name, "proj_size", proj_size)
+        arguments.probability(name, "dropout", dropout, below_one=True)
         if not 0 <= proj_size < hidden_size:
             raise ValueError(f"{name}: proj_size must be in [0, hidden_size={hidden_size}), got {proj_size}")
         if proj_size and recurrence.name != "lstm":
@@ -261,6 +260,12 @@ class RNNBase(Module):
         else:
             x = input
         steps, batch = x.shape[:2]
+        if steps == 0:  # as PyTorch: there is no last state to return
+            raise ValueError(
+                f"{name}: the input of shape {input.shape} has a sequence length T = 0; a recurrent layer needs "
+                "at least one time step (the time axis is "
+                + ("1, batch_first=True)" if batched and self.batch_first else "0)")
+            )
         initial = self._initial_state(name, hx, input, batched, batch)
         if lengths is not None and not batched:
             raise ValueError(f"{name}: lengths needs a batched input, got the unbatched shape {input.shape}")

@@ -10,6 +10,25 @@ from ..function import Function
 from ..shape_rules import normalize_axes, normalize_axis
 
 
+def check_not_empty(op: str, shape: tuple, axis) -> None:
+    """argmax/argmin have no answer over an empty axis: a clear error instead of NumPy's."""
+    axes = normalize_axes(op, axis, len(shape))
+    if any(shape[a] == 0 for a in axes) or (axis is None and 0 in shape):
+        where = "" if axis is None else f" along axis {axis}"
+        raise ValueError(f"{op}: cannot take the {op} of an empty tensor of shape {tuple(shape)}{where}")
+
+
+def degrees_of_freedom(op: str, count: int, correction: int) -> int:
+    """N - correction, the divisor of var/std, refused when it is not positive (no variance to
+    estimate: the unbiased variance of one number, or of none, is undefined)."""
+    if count - correction <= 0:
+        raise ValueError(
+            f"{op}: {count} element(s) per result and correction={correction} leave N - correction = "
+            f"{count - correction} degrees of freedom; pass correction=0 for the population variance"
+        )
+    return count - correction
+
+
 class Reduction(Function):
     """Shared by Sum, Max, Min: remembers the axes and the input shape."""
 

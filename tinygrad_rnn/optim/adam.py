@@ -21,6 +21,7 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from .. import arguments
 from .optimizer import Optimizer, ParamsArg
 
 
@@ -67,16 +68,15 @@ class Adam(Optimizer):
         weight_decay: float = 0,
         amsgrad: bool = False,
     ):
-        defaults = dict(lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad)
         super().__init__(params, defaults)
 
     def check_hyperparameters(self, group: dict[str, Any]) -> None:
         super().check_hyperparameters(group)
+        name = type(self).__name__
+        group["betas"] = arguments.pair(name, "betas", group["betas"])
         for i, beta in enumerate(group["betas"]):
-            if not 0.0 <= beta < 1.0:
-                raise ValueError(
-                    f"{type(self).__name__}: invalid beta parameter at index {i}: {beta}, need 0 <= beta < 1"
-                )
+            arguments.number(name, f"betas[{i}]", beta, 0.0, 1.0, open_high=True)
 
     def update(self, xp: Any, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> Any:
         lr, weight_decay, (beta1, beta2) = group["lr"], group["weight_decay"], group["betas"]

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .. import arguments
 from .optimizer import Optimizer
 
 
@@ -68,6 +69,12 @@ class LRScheduler:
         self._set_lrs()
 
 
+def decay_factor(where: str, gamma: Any) -> float:
+    """``gamma``, the factor the lr is multiplied by: a finite number > 0 (a negative one would
+    flip the sign of every other step, zero would stop training after one)."""
+    return arguments.number(where, "gamma", gamma, 0.0, open_low=True)
+
+
 class StepLR(LRScheduler):
     """Multiply the lr by ``gamma`` every ``step_size`` epochs: lr = lr_0 * gamma^floor(epoch / step_size).
 
@@ -82,10 +89,8 @@ class StepLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, step_size: int, gamma: float = 0.1):
-        if int(step_size) != step_size or step_size < 1:
-            raise ValueError(f"StepLR: step_size must be a positive integer, got {step_size!r}")
-        self.step_size = int(step_size)
-        self.gamma = gamma
+        self.step_size = arguments.size("StepLR", "step_size", step_size, minimum=1)
+        self.gamma = decay_factor("StepLR", gamma)
         super().__init__(optimizer)
 
     def lr_at(self, base_lr: float, epoch: int) -> float:
@@ -105,7 +110,7 @@ class ExponentialLR(LRScheduler):
     """
 
     def __init__(self, optimizer: Optimizer, gamma: float):
-        self.gamma = gamma
+        self.gamma = decay_factor("ExponentialLR", gamma)
         super().__init__(optimizer)
 
     def lr_at(self, base_lr: float, epoch: int) -> float:

@@ -27,6 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from .. import arguments
 from .. import backend as _backend
 from .. import recording as _recording
 from ..nn.module import Parameter, clear_grads
@@ -98,10 +99,12 @@ class Optimizer:
         self.param_groups.append(full)
 
     def check_hyperparameters(self, group: dict[str, Any]) -> None:
-        """Raise ValueError for a hyperparameter out of range (subclasses add their own checks)."""
-        for key in ("lr", "eps", "weight_decay", "momentum"):
-            if key in group and not group[key] >= 0:
-                raise ValueError(f"{type(self).__name__}: invalid {key} {group[key]!r}, must be >= 0")
+        """Refuse a hyperparameter that is not a finite number >= 0 (TypeError for a non-number such
+        as None or ``"0.1"``, ValueError for a negative, NaN or infinite one); subclasses add their
+        own checks."""
+        for key in ("lr", "eps", "weight_decay", "momentum", "dampening", "alpha"):
+            if key in group:
+                arguments.number(type(self).__name__, key, group[key], minimum=0)
 
     # --- training ---------------------------------------------------------------------------
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -183,8 +186,15 @@ class Optimizer:
         each parameter's device. Nothing is changed unless every check passes.
         """
         name = type(self).__name__
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(
+                f"{name}.load_state_dict: state_dict must be the dict that optimizer.state_dict() returns "
+                f"(or its flat form from tinygrad_rnn.load), got {type(state_dict).__name__}"
+            )
         if "param_groups" not in state_dict:
             state_dict = _nest(state_dict)
+        if "state" not in state_dict:
+            raise ValueError(f"{name}.load_state_dict: state_dict has 'param_groups' but no 'state' entry")
         groups = state_dict["param_groups"]
         if len(groups) != len(self.param_groups):
             raise ValueError(

@@ -62,11 +62,6 @@ class RMSprop(Optimizer):
         defaults = dict(lr=lr, alpha=alpha, eps=eps, momentum=momentum, centered=centered, weight_decay=weight_decay)
         super().__init__(params, defaults)
 
-    def check_hyperparameters(self, group: dict[str, Any]) -> None:
-        super().check_hyperparameters(group)
-        if not group["alpha"] >= 0:
-            raise ValueError(f"RMSprop: invalid alpha {group['alpha']!r}, must be >= 0")
-
     def update(self, xp: Any, param: Any, grad: Any, state: dict[str, Any], group: dict[str, Any]) -> Any:
         alpha, momentum, weight_decay = group["alpha"], group["momentum"], group["weight_decay"]
         if not state:

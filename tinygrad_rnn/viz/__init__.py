@@ -4,7 +4,8 @@
   tensors, parameters drawn once and fanning out to every step, nested clusters per layer,
   direction and time step, four levels of detail, gradients coloured on a log scale, the order
   of backward, ``detach()`` cuts and per-step gradient terms of a shared weight;
-* :func:`backward_frames` writes one picture per backward step, to step through backprop.
+* :func:`backward_frames` writes one picture per backward step, to step through backprop;
+* :class:`record_backward` keeps what a plain ``loss.backward()`` sent, for the two above.
 
 See ``docs/graphs.md`` for pictures and what they show.
 
@@ -16,6 +17,7 @@ Example:
     digraph {
 """
 
+from ..observe import record_backward
 from . import render
 from .draw import GraphTooLargeError, draw_graph
 from .frames import backward_frames
@@ -28,4 +30,12 @@ def __getattr__(name: str) -> type:
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["DotNotFoundError", "GraphPicture", "GraphTooLargeError", "backward_frames", "draw_graph", "find_dot"]
+__all__ = [
+    "DotNotFoundError",
+    "GraphPicture",
+    "GraphTooLargeError",
+    "backward_frames",
+    "draw_graph",
+    "find_dot",
+    "record_backward",
+]

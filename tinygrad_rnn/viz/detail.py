@@ -79,8 +79,10 @@ class Drawing:
 
 def group(graph: Graph, detail: str) -> Drawing:
     """Group the recorded nodes of ``graph`` into boxes and links for one level of detail."""
-    if detail not in DETAILS:
-        raise ValueError(f"draw_graph: detail must be one of {', '.join(map(repr, DETAILS))}, got {detail!r}")
+    if not isinstance(detail, str) or detail not in DETAILS:  # a str first: `in` would call a Tensor's ==
+        raise ValueError(
+            f"draw_graph: detail must be one of {', '.join(map(repr, DETAILS))}, got {type(detail).__name__} {detail!r}"
+        )
     sequences = {scopes.sequence_of(node.scope) for node in graph.nodes} - {None}
     boxes: dict[str, Box] = {}
     box_of: dict[str, str] = {}
@@ -100,7 +102,23 @@ def group(graph: Graph, detail: str) -> Drawing:
         for box in boxes.values():
             box.steps = len({scopes.step_of(graph.by_key[m].scope) for m in box.members} - {None}) or 1
     links = _links(graph, box_of, detail)
-    return Drawing(list(boxes.values()), links, box_of, _roles(graph, links))
+    roles = _roles(graph, links)
+    _number_unnamed(boxes.values(), roles)
+    return Drawing(list(boxes.values()), links, box_of, roles)
+
+
+def _number_unnamed(boxes, roles: dict[str, str]) -> None:
+    """Two unrelated boxes must not both say ``input`` (or ``parameter``): unnamed ones of a kind
+    are numbered, ``input 1``, ``input 2``, ..., in the order of the walk. (An initial state is
+    titled ``initial h`` by its role instead; ``Tensor(..., name=...)`` names any other.)"""
+    for kind in ("input", "param"):
+        unnamed = [box for box in boxes if box.kind == kind and box.title == _UNNAMED[kind] and box.key not in roles]
+        if len(unnamed) > 1:
+            for number, box in enumerate(unnamed, start=1):
+                box.title = f"{box.title} {number}"
+
+
+_UNNAMED = {"input": "input", "param": "parameter"}  # the title graph.collect gives a tensor without a name
 
 
 def _group_scope(scope: str, detail: str, sequences: set[str]) -> str | None:

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from . import box_text, labels, layout, render, scopes
+from . import box_text, gates, labels, layout, render, scopes
 from .colors import LogScale
 from .detail import Box, Drawing, Link
 from .graph import Graph
@@ -139,6 +139,8 @@ def _write_box(target, box: Box, graph: Graph, drawing: Drawing, options: Option
         node = graph.by_key[box.members[0]]
         detail = labels.text(labels.op_detail(node.tensor.grad_fn))
         title = f"{title} {detail}".strip() if detail else title
+        gate = gates.gate_names(node.tensor)  # "f = getitem [3:6]": which gate block the slice is
+        title = f"{labels.text(gate)} = {title}" if gate else title
         if node.constants:
             title += " " + ", ".join(labels.text(c) for c in node.constants)
     attrs = {"label": labels.html_label(title, lines, note), "shape": shape, "style": style, "fillcolor": fill}

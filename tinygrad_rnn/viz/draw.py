@@ -72,16 +72,24 @@ def draw_graph(
         max_nodes: the node budget; a larger picture raises :class:`GraphTooLargeError` naming a
             coarser ``detail`` that fits.
 
-    ``color_by="grad"`` and ``show_order`` run one backward pass of their own over the retained
-    graph (every ``.grad`` is left as it was), so draw before ``loss.backward()`` or call it with
-    ``retain_graph=True``. With several roots, that pass starts from each with a gradient of ones.
+    ``color_by="grad"`` and ``show_order`` need the gradients of a backward pass. They run one
+    of their own over the graph (every ``.grad`` is left as it was; with several roots it starts
+    from each with a gradient of ones) when the graph is still there: before ``loss.backward()``
+    or after ``loss.backward(retain_graph=True)``. A plain ``loss.backward()`` frees it; run that
+    backward inside ``with tg.viz.record_backward():`` and the picture shows what it sent::
+
+        with tg.viz.record_backward():
+            loss.backward()
+        tg.viz.draw_graph(loss, color_by="grad", show_order=True)
 
     Returns:
         a :class:`~tinygrad_rnn.viz.render.GraphPicture` (a ``graphviz.Digraph``): ``.source`` is
         the DOT text, ``.render(path)`` writes SVG, PNG or PDF; Jupyter shows it inline.
     """
-    if color_by not in (None, "grad"):
-        raise ValueError(f"draw_graph: color_by must be None or 'grad', got {color_by!r}")
+    if color_by is not None and (
+        not isinstance(color_by, str) or color_by != "grad"
+    ):  # no `in`: a Tensor's == is elementwise
+        raise ValueError(f"draw_graph: color_by must be None or 'grad', got {_describe(color_by)}")
     graph, drawing = prepare(roots, params, detail, max_nodes)
     trace = trace_backward(graph) if color_by == "grad" or show_order else None
     options = Options(
@@ -101,6 +109,11 @@ def prepare(roots: tuple, params: Any, detail: str, max_nodes: int) -> tuple[Gra
         raise TypeError(f"draw_graph: pass one or more Tensors to draw, got {[type(r).__name__ for r in roots]}")
     if hasattr(params, "named_parameters"):
         params = dict(params.named_parameters())
+    if params is not None and not isinstance(params, Mapping):
+        raise TypeError(
+            "draw_graph: params names the parameters: a dict {name: tensor} (dict(model.named_parameters())) or "
+            f"the model itself, got {type(params).__name__}"
+        )
     graph = collect(roots, params)
     drawing = _detail.group(graph, detail)
     if len(drawing.boxes) > max_nodes:
@@ -165,7 +178,8 @@ def _matches(box: _detail.Box, graph: Graph, key: Any) -> bool:
 
 def _param_key(param: Any, graph: Graph) -> str:
     for node in graph.nodes:
-        if node.kind == "param" and (node.tensor is param or node.title == param):
+        # identity for a Tensor: ``==`` on a Tensor is elementwise (never compare one with a name)
+        if node.kind == "param" and (node.tensor is param if isinstance(param, Tensor) else node.title == param):
             return node.key
     raise ValueError(f"draw_graph: contributions name a parameter {_describe(param)} that is not in the drawn graph")
 
@@ -194,5 +208,5 @@ def _guess_param(terms: Mapping, graph: Graph, drawing: _detail.Drawing) -> str:
 
 def _describe(param: Any) -> str:
     if isinstance(param, Tensor):
-        return f"(shape {param.shape}, name {param.name!r})"
+        return f"a Tensor of shape {param.shape} (name {param.name!r})"
     return repr(param)

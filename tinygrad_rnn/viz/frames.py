@@ -43,10 +43,11 @@ def backward_frames(
 
     Args mean what they mean for :func:`~tinygrad_rnn.viz.draw_graph`. Like
     ``draw_graph(color_by="grad")`` this runs its own backward pass (every ``.grad`` is left as
-    it was), so call it before ``loss.backward()`` or after ``loss.backward(retain_graph=True)``.
+    it was), so call it before ``loss.backward()``, after ``loss.backward(retain_graph=True)``, or
+    after a backward run inside ``with tg.viz.record_backward():`` (it then reads that record).
     """
     graph, drawing = prepare((loss,), params, detail, max_nodes)
-    trace = trace_backward(graph)
+    trace = trace_backward(graph, caller="backward_frames")
     scale = LogScale(all_norms(trace))
     directory = Path(directory)
     paths = []

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 FORMATS = ("svg", "png", "pdf", "jpeg")
+_ALIASES = {"jpg": "jpeg"}  # suffixes that name a format by another name
 
 
 class DotNotFoundError(RuntimeError):
@@ -99,13 +100,25 @@ def graph_picture_class() -> type:
         def render(self, path: str | os.PathLike, format: str | None = None) -> str:  # type: ignore[override]  # noqa: A002
             """Write the picture to ``path`` and return the path written.
 
-            The format is ``format`` if given, else the path's suffix (``.svg``, ``.png``, ``.pdf``),
-            else SVG; a path without the format's suffix gets it appended.
+            The format is ``format`` if given, else the path's suffix (``.svg``, ``.png``, ``.pdf``,
+            ``.jpg``/``.jpeg``); a path without a suffix gets the format's (SVG by default). A suffix
+            that names no format, or another format than ``format``, is refused: the file would
+            otherwise not hold what its name says.
             """
             path = Path(path)
             suffix = path.suffix.lstrip(".").lower()
-            format = format or (suffix if suffix in FORMATS else "svg")  # noqa: A001
-            if suffix != format:
+            suffix = _ALIASES.get(suffix, suffix)
+            if format is not None and format not in FORMATS:
+                raise ValueError(f"render: format must be one of {', '.join(FORMATS)}, got {format!r}")
+            if suffix and suffix not in FORMATS:
+                raise ValueError(
+                    f"render: cannot tell the format of {str(path)!r} from its suffix {path.suffix!r}; use one of "
+                    f"{', '.join('.' + f for f in (*FORMATS, 'jpg'))}, or give a path without a suffix and format="
+                )
+            if suffix and format and suffix != format:
+                raise ValueError(f"render: the path {str(path)!r} says {suffix} but format={format!r}; make them agree")
+            format = format or suffix or "svg"  # noqa: A001
+            if not suffix:
                 path = path.with_name(path.name + "." + format)
             data = self.pipe(format=format)
             path.parent.mkdir(parents=True, exist_ok=True)

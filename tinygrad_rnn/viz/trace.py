@@ -26,6 +26,7 @@ import numpy as np
 
 from ..autograd import observe_backward
 from ..backend import backend_of
+from ..observe import freed_message, freed_op, op_identity, recorded
 from .graph import Graph
 
 
@@ -84,31 +85,37 @@ class BackwardTrace:
         return BackwardTrace([s for s in self.sends if s.dst in ops], self.seeds)
 
 
-def trace_backward(graph: Graph) -> BackwardTrace:
+def trace_backward(graph: Graph, caller: str = "draw_graph") -> BackwardTrace:
     """Run backward from every root of ``graph`` (seeded with ones) and record every send.
 
-    Raises a clear error when an earlier ``backward()`` has already freed the graph.
+    When an earlier ``backward()`` has freed the graph, the record it kept inside
+    :class:`~tinygrad_rnn.bptt.record_backward` is read instead (seeded as that backward was);
+    without one, a clear error says how to get one.
     """
     made_by = {id(node.tensor.grad_fn): node.key for node in graph.nodes if node.kind == "op"}
-    for node in graph.nodes:
-        ctx = node.tensor.grad_fn
-        if ctx is not None and ctx.freed:
-            raise RuntimeError(
-                f"draw_graph: measuring the gradient flow runs backward once more over the graph, but "
-                f"op '{ctx.name}' (scope '{ctx.scope or 'top level'}') was freed by an earlier backward(); "
-                "call loss.backward(retain_graph=True), or draw the graph before calling backward"
-            )
+    roots = {key: graph.by_key[key].tensor for key in graph.roots if graph.by_key[key].tensor.requires_grad}
+    freed = [op for op in map(freed_op, roots.values()) if op is not None]
+    records = {key: recorded(root) for key, root in roots.items()}
+    if freed and None in records.values():
+        raise RuntimeError(freed_message(caller, freed[0]))
     sends: list[Send] = []
 
     def on_edge(op: Any, parent: Any, grad: Any) -> None:
         key = graph.tensor_key.get(id(parent))
         if key is not None:
-            sends.append(Send(key, made_by[id(op)], np.array(backend_of(grad).to_numpy(grad), copy=True)))
+            sends.append(Send(key, made_by[op_identity(op)], _to_numpy(grad)))
 
     seeds: dict[str, np.ndarray] = {}
-    for key in graph.roots:
-        root = graph.by_key[key].tensor
-        if root.requires_grad:
+    for key, root in roots.items():
+        if freed:  # every root has a record: read it
+            seeds[key] = _to_numpy(records[key].seed)
+            for op, parent, grad in records[key].sends:
+                on_edge(op, parent, grad)
+        else:
             seeds[key] = np.ones(root.shape, dtype=root.numpy().dtype)
             observe_backward(root, on_edge)  # every .grad is left as it was
     return BackwardTrace(sends, seeds)
+
+
+def _to_numpy(array: Any) -> np.ndarray:
+    return np.array(backend_of(array).to_numpy(array), copy=True)
