@@ -20,9 +20,9 @@ state, set from the image, carries the whole word. Also counted: captions that a
 from __future__ import annotations
 
 import numpy as np
-from common import minibatches, output, pad_ids, parser, plot_curves, progress, save, setup
+from common import minibatches, output, pad_ids, parser, plot_curves, save, setup
 from data import Vocab, split
-from lecture_data_b import digit_images
+from lecture_data_b import digit_images, fit
 from matplotlib.figure import Figure
 
 import tinygrad_rnn as tg
@@ -71,7 +71,13 @@ class Classifier(nn.Module):
 
 
 def caption_batch(labels: np.ndarray, letters: Vocab) -> tuple[np.ndarray, np.ndarray]:
-    """Decoder inputs (<s> s e v e n) and targets (s e v e n </s>), padded, for each label."""
+    """Decoder inputs (<s> s e v e n) and targets (s e v e n </s>), padded, for each label.
+
+    >>> letters = Vocab("".join(NAMES), specials=[PAD, START, END])
+    >>> inputs, targets = caption_batch(np.array([1, 7]), letters)   # one, seven
+    >>> inputs.tolist(), targets.tolist()                             # 1 = <s>, 2 = </s>, 0 and -100 = padding
+    ([[1, 9, 8, 3, 0, 0], [1, 11, 3, 14, 3, 8]], [[9, 8, 3, 2, -100, -100], [11, 3, 14, 3, 8, 2]])
+    """
     start, end = letters.index[START], letters.index[END]
     inputs, _ = pad_ids([[start, *letters.encode(NAMES[y])] for y in labels], pad=0)
     targets, _ = pad_ids([[*letters.encode(NAMES[y]), end] for y in labels], pad=IGNORE)
@@ -93,23 +99,6 @@ def greedy_captions(model: Captioner, images: np.ndarray, letters: Vocab, max_st
     for row in np.stack(steps, axis=1).tolist():
         captions.append(letters.decode(row[: row.index(end)] if end in row else row))
     return captions
-
-
-def train_model(model: nn.Module, loss_of, count: int, args, rng: np.random.Generator, name: str) -> list[float]:
-    """Adam on ``loss_of(batch indices)`` for ``args.epochs`` passes; the mean training loss per epoch."""
-    optimizer = tg.optim.Adam(model.parameters(), lr=args.lr)
-    losses = []
-    for epoch in range(args.epochs):
-        total, batches = 0.0, minibatches(count, args.batch_size, rng)
-        for b in progress(batches, desc=f"{name} {epoch + 1}/{args.epochs}", leave=False):
-            loss = loss_of(b)
-            optimizer.zero_grad()
-            loss.backward()
-            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-            optimizer.step()
-            total += loss.item()
-        losses.append(total / len(batches))
-    return losses
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -134,7 +123,10 @@ def main(argv: list[str] | None = None) -> dict:
         scores = model(pixels[train[b]], inputs)  # (B, T, letters)
         return F.cross_entropy(scores.transpose(1, 2), targets, ignore_index=IGNORE)
 
-    history = {"captioner (per letter)": train_model(model, caption_loss, len(train), args, rng, "captions")}
+    def epoch_batches() -> list[np.ndarray]:
+        return minibatches(len(train), args.batch_size, rng)
+
+    history = {"captioner (per letter)": fit(model, caption_loss, epoch_batches, args.epochs, args.lr, "captions")}
     model.eval()
     captions = greedy_captions(model, pixels[test], letters)
     truth = [NAMES[y] for y in labels[test]]
@@ -147,7 +139,9 @@ def main(argv: list[str] | None = None) -> dict:
     def classifier_loss(b: np.ndarray) -> tg.Tensor:
         return F.cross_entropy(classifier(pixels[train[b]]), labels[train[b]])
 
-    history["classifier (per image)"] = train_model(classifier, classifier_loss, len(train), args, rng, "classifier")
+    history["classifier (per image)"] = fit(
+        classifier, classifier_loss, epoch_batches, args.epochs, args.lr, "classifier"
+    )
     with tg.no_grad():
         classifier_accuracy = float(np.mean(classifier(pixels[test]).numpy().argmax(axis=1) == labels[test]))
     print(

