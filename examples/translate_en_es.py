@@ -12,7 +12,7 @@ The model (Luong et al. 2015, "global attention, general score", without input f
   its two final states, through a ``nn.Linear`` and tanh, start the decoder;
 * decoder: ``nn.GRU`` over the Spanish words, trained with **teacher forcing** (its input at step t
   is the true word t-1, ``<s>`` first);
-* attention at every decoder step t: scores s_tj = h_t . (W_a e_j) over the encoder outputs e_j
+* attention at every decoder step t: scores s_tj = h_t . (W_a e_j) / sqrt(H) over the encoder outputs e_j
   (padded positions get -1e9), weights a_t = softmax(s_t), context c_t = sum_j a_tj e_j, and the
   word scores come from tanh(W_c [c_t; h_t]);
 * decoding: **greedy** (each step's most likely word is the next input) and **beam search**
@@ -30,6 +30,7 @@ from the same training pairs (IBM Model 1, five EM iterations).
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter, defaultdict
 
@@ -170,7 +171,10 @@ class Translator(nn.Module):
         """(B, Ty) target ids -> word scores (B, Ty, V), attention weights (B, Ty, Tx), the last state."""
         outputs, keys, mask = memory
         hidden, state = self.decoder(self.dropout(self.target_embedding(inputs)), state)  # (B, Ty, H)
-        weights = (hidden @ keys.transpose(1, 2) + mask).softmax(axis=-1)  # a_t = softmax(h_t . W_a e_j)
+        scale = 1 / math.sqrt(hidden.shape[-1])  # unscaled, the scores of 256-wide vectors saturate the softmax
+        weights = (hidden @ keys.transpose(1, 2) * scale + mask).softmax(
+            axis=-1
+        )  # a_t = softmax(h_t . W_a e_j / sqrt(H))
         context = weights @ outputs  # c_t = sum_j a_tj e_j: (B, Ty, 2H)
         attended = self.combine(tg.cat([context, hidden], axis=-1)).tanh()
         return self.head(self.dropout(attended)), weights, state
