@@ -109,8 +109,10 @@ def test_seq2seq_g2p(tmp_path):
     assert 0.0 <= metrics["word_accuracy"] <= metrics["phoneme_accuracy"] <= 1.0
 
 
-# every script with a main(argv); the helper modules (common, data, ...) have none
-SCRIPTS = sorted(p.stem for p in EXAMPLES.glob("*.py") if p.stem != "demo" and "\ndef main(" in p.read_text())
+SCRIPTS = sorted(  # the scripts with a main(argv); helper modules (common, data, ...) have none
+    p.stem for p in EXAMPLES.glob("*.py") if p.stem != "demo" and "
+def main(" in p.read_text(encoding="utf-8")
+)
 
 
 @pytest.mark.parametrize("name", SCRIPTS)
