@@ -110,8 +110,7 @@ def test_seq2seq_g2p(tmp_path):
 
 
 SCRIPTS = sorted(  # the scripts with a main(argv); helper modules (common, data, ...) have none
-    p.stem for p in EXAMPLES.glob("*.py") if p.stem != "demo" and "
-def main(" in p.read_text(encoding="utf-8")
+    p.stem for p in EXAMPLES.glob("*.py") if p.stem != "demo" and "\ndef main(" in p.read_text(encoding="utf-8")
 )
 
 
