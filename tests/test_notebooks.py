@@ -43,7 +43,8 @@ def test_lesson_executes_and_its_checks_pass(lesson: Path):
     code = [cell for cell in notebook.cells if cell.cell_type == "code"]
     asserting = [cell for cell in code if "assert " in cell.source]
     assert len(asserting) >= 3, f"{lesson.name} checks too little: {len(asserting)} cells assert"
-    pictures = [o for cell in code for o in cell.outputs if "image/svg+xml" in o.get("data", {})]
+    shown = [o.get("data", {}) for cell in code for o in cell.outputs]
+    pictures = [data for data in shown if "image/svg+xml" in data or "<svg" in data.get("text/html", "")]
     assert pictures, f"{lesson.name} draws no graph inline"
 
 
