@@ -181,3 +181,15 @@ def test_cycle_collector_is_restored_after_backward_and_errors():
         assert not gc.isenabled()  # a caller's choice is kept
     finally:
         gc.enable()
+
+
+def test_gradcheck_leaves_the_grad_of_other_tensors_in_fn_alone():
+    """A model weight used inside fn keeps its .grad (PyTorch's gradcheck does the same)."""
+    w = tg.Tensor(np.array([[0.5, -1.0]]), requires_grad=True)
+    w.grad = tg.Tensor(np.array([[7.0, 8.0]]))
+    x = tg.Tensor(np.array([[0.3], [0.2]]), requires_grad=True)
+    assert tg.gradcheck(lambda x: (x @ w).tanh(), x)
+    assert w.grad.tolist() == [[7.0, 8.0]]
+    v = tg.Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    assert tg.gradcheck(lambda x: (x * v).sum(), x.reshape(2))
+    assert v.grad is None

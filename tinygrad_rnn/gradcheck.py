@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from .autograd import topological_order
 from .function import no_grad
 from .tensor import Tensor
 
@@ -61,7 +62,13 @@ def gradcheck(
     out = fn(*leaves)
     weights = np.random.default_rng(seed).standard_normal(out.shape) if out.shape else np.ones(())
     weights_tensor = Tensor(out._backend.from_numpy(weights))
+    # fn may use other tensors that require grad (a model's weights): their .grad is put back as it
+    # was after this backward, as PyTorch's gradcheck leaves them (only our own copies get gradients)
+    others = [t for t in topological_order(out) if t._ctx is None and all(t is not leaf for leaf in leaves)]
+    kept = [t.grad for t in others]
     (out * weights_tensor).sum().backward()
+    for tensor, grad in zip(others, kept):
+        tensor.grad = grad
 
     def loss(values: list) -> float:
         with no_grad():
