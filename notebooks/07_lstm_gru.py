@@ -83,7 +83,7 @@ print("our GRU step == nn.GRUCell")
 #
 # Each sequence has 30 steps of noise; at step 0 one channel carries a bit (`±1`). After the last
 # step the model must say which. The answer's only evidence is 29 steps back. Both models get the
-# same hidden size, optimiser and 150 training steps; the LSTM's forget gate starts biased open
+# same hidden size, optimiser and 250 training steps; the LSTM's forget gate starts biased open
 # (`b_f = 3`, a common initialisation), so its cell state starts out remembering.
 
 # %%
@@ -106,7 +106,7 @@ def train(kind: str) -> tuple[nn.Module, nn.Linear]:
         bias[HIDDEN : 2 * HIDDEN] = 3.0  # the forget gate's rows: f = sigmoid(3) = 0.95 at the start
         model.load_state_dict({**model.state_dict(), "bias_ih_l0": bias})
     optimizer = optim.Adam([*model.parameters(), *head.parameters()], lr=0.01)
-    for _ in range(150):
+    for _ in range(250):
         x, y = batch(B)
         output, _ = model(x)
         loss = F.cross_entropy(head(output[-1]), y)

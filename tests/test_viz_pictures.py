@@ -27,7 +27,7 @@ def titles(source):
 
 @needs_dot
 @pytest.mark.parametrize(
-    ("kind", "gates"), [("LSTM", ["i", "f", "g", "o"]), ("GRU", ["r", "z", "n", "r, z"])], ids=["lstm", "gru"]
+    ("kind", "gates"), [("LSTM", ["i", "f", "g", "o"]), ("GRU", ["r", "z", "n"])], ids=["lstm", "gru"]
 )
 def test_op_level_gate_slices_are_named_by_their_gate(tmp_path, kind, gates):
     layer = getattr(nn, kind)(2, 3)
