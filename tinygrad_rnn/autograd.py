@@ -35,6 +35,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from . import anomaly as _anomaly
+from . import modes as _modes
 from . import recording as _recording
 from .shape_rules import unbroadcast
 from .tensor import Tensor  # tensor.py imports this module at its end: see there
@@ -148,16 +149,25 @@ def observe_backward(root: Any, on_edge: Any) -> None:
     """
     before = [(tensor, tensor.grad) for tensor in topological_order(root)]
     try:
-        backward(root, root.xp.ones(root.data.shape, dtype=root.dtype), retain_graph=True, on_edge=on_edge)
+        backward(root, root.xp.ones(root._data.shape, dtype=root.dtype), retain_graph=True, on_edge=on_edge)
     finally:
         for tensor, grad in before:
             tensor.grad = grad
+
+
+#: The stamp (a tensor-id counter value) of the latest in-place change of any tensor's ``.data``
+#: (``w.data *= 10``), set by ``Tensor.data``'s setter. An op recorded after it (its output's id
+#: is larger) cannot have saved a changed array, so backward checks only older ops: none at all in
+#: the usual loop (optimizer step, then forward, then backward).
+last_inplace_change = -1
 
 
 def _backward(root: Any, grad: Any, retain_graph: bool, on_edge: Any) -> None:
     order = topological_order(root)
     grads: dict[int, Any] = {id(root): grad}
     owned: set[int] = set()  # buffers created here, safe to add into in place
+    check_every_op = _modes.current().anomaly  # else only the ops recorded inside detect_anomaly()
+    changed_after = last_inplace_change
     for tensor in reversed(order):
         key = id(tensor)
         g = grads.pop(key, None)
@@ -176,23 +186,36 @@ def _backward(root: Any, grad: Any, retain_graph: bool, on_edge: Any) -> None:
                 "backpropagated through and its saved arrays were freed; to call backward twice "
                 "over one graph, pass retain_graph=True to the first call"
             )
+        if tensor.id < changed_after:  # some tensor was changed in place after this op ran
+            _check_saved_unchanged(tensor, ctx)
         input_grads = ctx.backward(g)
-        if _anomaly._enabled:
-            _anomaly.check("backward", ctx, [getattr(x, "values", x) for x in input_grads], ctx.inputs)
+        inputs = ctx.inputs
+        if type(input_grads) is not tuple or len(input_grads) != len(inputs):
+            input_grads = _protocol_checked(ctx, input_grads)
+        if check_every_op or ctx.anomaly_checked:
+            _anomaly.check("backward", ctx, [getattr(x, "values", x) for x in input_grads], inputs)
         if not retain_graph:
             ctx.saved = None
             ctx.freed = True
         xp = ctx.xp
-        for parent, parent_grad in zip(ctx.inputs, input_grads):
+        for parent, parent_grad in zip(inputs, input_grads):
             if parent_grad is None or not parent.requires_grad:
                 continue
             if on_edge is not None:
                 on_edge(ctx, parent, _dense(parent_grad, parent, xp))
-            _accumulate(grads, owned, parent, parent_grad, xp)
+            parent_key, data = id(parent), parent._data
+            # the common case in a few lines: the first gradient to reach ``parent``, already its shape
+            if type(parent_grad) is type(data) and parent_key not in grads and parent_grad.shape == data.shape:
+                grads[parent_key] = parent_grad
+            else:
+                _accumulate(grads, owned, parent, parent_grad, xp, ctx)
 
 
-def _accumulate(grads: dict, owned: set, tensor: Any, g: Any, xp: Any) -> None:
-    """grads[tensor] += g, allocating a buffer only where two gradients meet."""
+def _accumulate(grads: dict, owned: set, tensor: Any, g: Any, xp: Any, op: Any = None) -> None:
+    """grads[tensor] += g, allocating a buffer only where two gradients meet.
+
+    ``op`` (the Function that sent ``g``) names the culprit if ``g`` is not a gradient of ``tensor``.
+    """
     key = id(tensor)
     buffer = grads.get(key)
     if type(g) is SparseGrad:
@@ -207,8 +230,13 @@ def _accumulate(grads: dict, owned: set, tensor: Any, g: Any, xp: Any) -> None:
         grads[key] = buffer
         owned.add(key)
         return
-    if g.shape != tensor.data.shape:
-        g = unbroadcast(g, tensor.data.shape, xp)
+    data = tensor._data
+    if type(g) is not type(data) and (not hasattr(g, "shape") or hasattr(g, "_backend")):
+        raise _not_a_gradient(op, tensor, g)  # not an array (a Tensor, a number, ...)
+    if g.shape != data.shape:
+        if not _broadcasts_to(data.shape, g.shape):
+            raise _not_a_gradient(op, tensor, g)
+        g = unbroadcast(g, data.shape, xp)
     if buffer is None:
         grads[key] = g
     elif key in owned:
@@ -217,6 +245,65 @@ def _accumulate(grads: dict, owned: set, tensor: Any, g: Any, xp: Any) -> None:
     else:
         grads[key] = buffer + g
         owned.add(key)
+
+
+def _broadcasts_to(shape: tuple, grad_shape: tuple) -> bool:
+    """Whether an operand of ``shape`` broadcasts to ``grad_shape`` (so unbroadcast can sum it back)."""
+    if len(grad_shape) < len(shape):
+        return False
+    return all(n == m or n == 1 for n, m in zip(reversed(shape), reversed(grad_shape)))
+
+
+def _protocol_checked(op: Any, input_grads: Any) -> tuple:
+    """``backward``'s result as a tuple with one entry per input, or a TypeError saying what is wanted."""
+    count = len(op.inputs)
+    is_sequence = isinstance(input_grads, (tuple, list))
+    if is_sequence and len(input_grads) >= count and all(g is None for g in input_grads[count:]):
+        return tuple(input_grads[:count])  # trailing Nones: an optional input that was not given
+    got = f"{type(input_grads).__name__}" + (f" of length {len(input_grads)}" if is_sequence else "")
+    one = " (note the comma: return (grad_x,))" if count == 1 else ""
+    raise TypeError(
+        f"backward of op '{op.name}' returned a {got}; Function.backward must return a tuple with one "
+        f"gradient (an array, or None) per input of apply, {count} here{one}"
+    )
+
+
+def _not_a_gradient(op: Any, tensor: Any, g: Any) -> TypeError | ValueError:
+    """The error for a backward whose gradient for an input is not an array of a broadcast shape."""
+    name = "an op" if op is None else f"op '{op.name}'"
+    index = "" if op is None else next((f" {i}" for i, x in enumerate(op.inputs) if x is tensor), "")
+    if not hasattr(g, "shape") or hasattr(g, "_backend"):
+        return TypeError(
+            f"backward of {name} returned a {type(g).__name__} for input{index}; gradients are arrays "
+            f"of the input's array library (what forward received), not Tensors or Python numbers"
+        )
+    return ValueError(
+        f"backward of {name} returned a gradient of shape {tuple(g.shape)} for input{index}, which has "
+        f"shape {tuple(tensor._data.shape)}; a gradient must have the input's shape (or a shape it broadcasts to)"
+    )
+
+
+def _check_saved_unchanged(tensor: Any, op: Any) -> None:
+    """Raise if an array ``op`` saved for backward was changed in place after ``op`` made ``tensor``."""
+    saved = getattr(op, "saved", None) or ()
+    for role, t in (("its output", tensor), *((f"its input {i}", x) for i, x in enumerate(op.inputs))):
+        if getattr(t, "_changed_at", -1) > tensor.id and any(_same_memory(s, t._data) for s in saved):
+            named = f", {t.name!r}" if t.name else ""
+            raise RuntimeError(
+                f"backward: a tensor saved for backward by op '{op.name}' (scope: {op.scope or 'top level'}) "
+                f"was modified in place after the op ran ({role}, shape {t.shape}{named}), "
+                "so its gradient would be wrong. Change .data in place only between backward and the next "
+                "forward (as optimizers do), or out of place (w.data = w.data * 10 leaves the op its old values)"
+            )
+
+
+def _same_memory(saved: Any, array: Any) -> bool:
+    """Whether ``saved`` is ``array`` or a view of the same memory (NumPy/CuPy ``.base``)."""
+    if saved is array:
+        return True
+    owner = getattr(array, "base", None)
+    owner = array if owner is None else owner
+    return getattr(saved, "base", None) is owner or saved is owner
 
 
 def _dense(g: Any, tensor: Any, xp: Any) -> Any:
@@ -235,4 +322,4 @@ def _store_grad(tensor: Any, g: Any, is_owned: bool) -> None:
             g = tensor._backend.xp.asarray(g, copy=True)
         tensor.grad = Tensor._make(g, tensor._backend, None)
     else:
-        tensor.grad = Tensor._make(tensor.grad.data + g, tensor._backend, None)
+        tensor.grad = Tensor._make(tensor.grad._data + g, tensor._backend, None)

@@ -51,15 +51,15 @@ from typing import Any
 
 from . import anomaly as _anomaly
 from . import backend as _backend
+from . import modes as _modes
 from . import recording as _recording
-from . import scope as _scope
 from .tensor import Tensor  # tensor.py imports this module at its end: see there
 
-_grad_enabled = True
 
-
-class no_grad:
+class no_grad(_modes.ModeBlock):
     """Context manager (or decorator) in which ops record nothing: no graph, no saved arrays.
+
+    Per thread (see :mod:`tinygrad_rnn.modes`): other threads keep recording.
 
     Example:
         >>> from tinygrad_rnn import Tensor, no_grad
@@ -70,14 +70,13 @@ class no_grad:
         False
     """
 
-    def __enter__(self) -> None:
-        global _grad_enabled
-        self._previous = _grad_enabled
-        _grad_enabled = False
+    __slots__ = ()
 
-    def __exit__(self, *exc: Any) -> None:
-        global _grad_enabled
-        _grad_enabled = self._previous
+    def changed(self, modes: _modes.Modes) -> _modes.Modes:
+        return modes._replace(grad_enabled=False)
+
+    def __enter__(self) -> None:
+        super().__enter__()
 
     def __call__(self, fn: Callable) -> Callable:
         @functools.wraps(fn)
@@ -89,7 +88,8 @@ class no_grad:
 
 
 def is_grad_enabled() -> bool:
-    return _grad_enabled
+    """Whether ops record in the calling thread (False inside ``no_grad()``)."""
+    return _modes.current().grad_enabled
 
 
 class Function:
@@ -103,7 +103,9 @@ class Function:
     needs_input_grad: tuple  # one bool per input
     xp: Any  # the Array API namespace of the inputs
     scope: str  # the scope path the op was recorded in
-    freed: bool  # True once a backward without retain_graph released ``saved``
+    freed: bool = False  # True once a backward without retain_graph released ``saved``
+    anomaly_checked: bool = False  # recorded inside detect_anomaly(): backward checks it too
+    time_axis: tuple[int, int] | None = None  # (axis, steps) for anomaly messages (anomaly.time_axis)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -125,24 +127,28 @@ class Function:
     @classmethod
     def apply(cls, *inputs: Any, **params: Any) -> Any:
         """Run the op on Tensors and record it when any input requires grad."""
-        ctx = object.__new__(cls)
-        first = inputs[0]
-        backend = first._backend
-        if len(inputs) == 1:
-            arrays, needs_input_grad = (first.data,), (first.requires_grad,)
-        else:
-            arrays, needs_input_grad = operand_arrays(cls.name, inputs), tuple([t.requires_grad for t in inputs])
+        ctx = _new(cls)
+        modes = _modes.current()  # this thread's modes, read once per op
+        try:
+            first = inputs[0]
+            backend = first._backend
+            if len(inputs) == 1:
+                arrays, needs_input_grad = (first._data,), (first.requires_grad,)
+            else:
+                arrays, needs_input_grad = operand_arrays(cls.name, inputs), tuple([t.requires_grad for t in inputs])
+        except (AttributeError, IndexError):  # not Tensors: the slow path says what apply wants
+            raise _not_tensors(cls, inputs) from None
         ctx.xp = backend.xp
         ctx.needs_input_grad = needs_input_grad
-        ctx.scope = _scope._current
-        requires_grad = _grad_enabled and True in needs_input_grad
+        ctx.scope = modes.scope
+        requires_grad = modes.grad_enabled and True in needs_input_grad
         if requires_grad:
             ctx.inputs = inputs
-            ctx.freed = False
         out = ctx.forward(*arrays, **params)
-        if _anomaly._enabled:
+        if modes.anomaly:  # checked now, and its backward later, wherever backward is called
+            ctx.anomaly_checked, ctx.time_axis = True, modes.time_axis
             _anomaly.check("forward", ctx, (out,), inputs)
-        result = Tensor._make(out, backend, ctx if requires_grad else None)
+        result = Tensor._make(out, backend, ctx if requires_grad else None, modes.scope)
         if _recording.recorder is not None:  # tinygrad_rnn.compile is capturing: record this op
             _recording.recorder.op(ctx, inputs, params, result)
         return result
@@ -151,20 +157,42 @@ class Function:
         return f"<{self.name} at {getattr(self, 'scope', '') or 'top level'}>"
 
 
+_new = object.__new__
+
+
+def _not_tensors(cls: type, inputs: tuple) -> TypeError:
+    """The error for ``MyOp.apply(0.5)``: apply takes Tensors (its forward receives their arrays)."""
+    given = ", ".join(type(x).__name__ for x in inputs) or "nothing"
+    return TypeError(
+        f"{cls.name}.apply: expected Tensors as positional arguments, got {given}; wrap numbers and "
+        f"arrays with Tensor(...) first (non-tensor settings go as keywords: {cls.__name__}.apply(x, axis=1))"
+    )
+
+
 def operand_arrays(op: str, inputs: tuple) -> list:
     """The arrays of several tensors, checked to live on one device and brought to one dtype by
     :func:`_common_dtype`'s rule: what every op (and every comparison) of several tensors needs."""
     first = inputs[0]
-    backend, dtype = first._backend, first.data.dtype
-    same_dtype = True
+    backend, dtype = first._backend, first._data.dtype
     for tensor in inputs:
-        if tensor._backend is not backend:
+        # ``is``: a dtype is almost always NumPy's one shared object; anything else takes the full check
+        if tensor._backend is not backend or tensor._data.dtype is not dtype:
+            return _checked_operands(op, inputs)
+    return [t._data for t in inputs]
+
+
+def _checked_operands(op: str, inputs: tuple) -> list:
+    """The slow path of :func:`operand_arrays`: one device (or a DeviceError), one dtype."""
+    first = inputs[0]
+    for tensor in inputs:
+        if tensor._backend is not first._backend:
             raise _backend.DeviceError(
                 f"{op}: tensors on different devices: {first.device!r} and {tensor.device!r}; "
                 f"move one with .to({first.device!r}) first"
             )
-        same_dtype = same_dtype and tensor.data.dtype == dtype
-    return [t.data for t in inputs] if same_dtype else _common_dtype(op, inputs, backend)
+    if all(t._data.dtype == first._data.dtype for t in inputs):
+        return [t._data for t in inputs]
+    return _common_dtype(op, inputs, first._backend)
 
 
 def _common_dtype(op: str, inputs: tuple, backend: Any) -> list:
@@ -183,7 +211,7 @@ def _common_dtype(op: str, inputs: tuple, backend: Any) -> list:
             "upcasts silently: convert one with .float() or .double() first"
         )
     if not float_names:
-        return [t.data for t in inputs]
+        return [t._data for t in inputs]
     target = backend.dtype(float_names.pop())
     xp = backend.xp
-    return [t.data if t.data.dtype == target else xp.astype(t.data, target) for t in inputs]
+    return [t._data if t._data.dtype == target else xp.astype(t._data, target) for t in inputs]

@@ -14,21 +14,22 @@ Example:
 
 from __future__ import annotations
 
-_current = ""  # read by every new tensor: the path of the innermost open scope
+from . import modes as _modes
 
 
 def current_scope() -> str:
-    """The path of the innermost open scope (``""`` outside any)."""
-    return _current
+    """The path of the innermost open scope in the calling thread (``""`` outside any)."""
+    return _modes.current().scope
 
 
-class scope:
+class scope(_modes.ModeBlock):
     """Tag the nodes recorded inside the ``with`` block with ``name``, nested under any open scope.
 
-    (A small class rather than ``@contextmanager``: recurrent layers open one per time step.)
+    Scopes are per thread (see :mod:`tinygrad_rnn.modes`). (A small class rather than
+    ``@contextmanager``: recurrent layers open one per time step.)
     """
 
-    __slots__ = ("name", "_outer")
+    __slots__ = ("name",)
 
     def __init__(self, name: str):
         name = str(name)
@@ -36,12 +37,8 @@ class scope:
             raise ValueError(f"scope: a scope name must be non-empty and contain no '/', got {name!r}")
         self.name = name
 
-    def __enter__(self) -> str:
-        global _current
-        self._outer = _current
-        _current = f"{_current}/{self.name}" if _current else self.name
-        return _current
+    def changed(self, modes: _modes.Modes) -> _modes.Modes:
+        return modes._replace(scope=f"{modes.scope}/{self.name}" if modes.scope else self.name)
 
-    def __exit__(self, *exc: object) -> None:
-        global _current
-        _current = self._outer
+    def __enter__(self) -> str:
+        return super().__enter__().scope

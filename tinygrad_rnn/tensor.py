@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from . import backend as _backend
-from . import scope as _scope
+from . import modes as _modes
 
 _ids = itertools.count()  # stable node ids: the same program numbers its nodes the same way
 Axis = int | tuple[int, ...] | None
@@ -49,7 +49,7 @@ class Tensor:
     """
 
     __slots__ = (
-        "data",
+        "_data",
         "_backend",
         "requires_grad",
         "grad",
@@ -59,6 +59,7 @@ class Tensor:
         "scope",
         "_retains_grad",
         "detached_from",
+        "_changed_at",  # set only by an in-place change of .data (see the data property)
         "__weakref__",
     )
     __array_priority__ = 1000  # make ``ndarray + Tensor`` call Tensor.__radd__
@@ -72,9 +73,10 @@ class Tensor:
         name: str | None = None,
     ):
         if isinstance(data, Tensor):
-            data = data.data
+            data = data._data
         if hasattr(data, "__array_namespace__") and not isinstance(data, np.generic):
             backend = _backend.backend_of(data)
+            _check_numeric(data.dtype, f"data of type {type(data).__name__} with dtype")
         else:
             data = _from_python(data)
             backend = _backend.get_backend("cpu")
@@ -86,44 +88,70 @@ class Tensor:
             wanted = backend.dtype(dtype)
             if data.dtype != wanted:
                 data = backend.xp.astype(data, wanted)
-        self._init(data, backend, None)
+        self._init(data, backend, None, _modes.current().scope)
         self.name = name
         if requires_grad:
             self.requires_grad_()
 
-    def _init(self, data: Any, backend: Any, ctx: Any) -> None:
-        if type(data) is not np.ndarray and isinstance(data, np.generic):
-            data = np.asarray(data)  # NumPy turns 0-d results into scalars; keep arrays
-        self.data = data
+    def _init(self, data: Any, backend: Any, ctx: Any, scope: str) -> None:
+        self._data = data
         self._backend = backend
         self._ctx = ctx
         self.requires_grad = ctx is not None
         self.grad = None
         self.id = next(_ids)
         self.name = None
-        self.scope = _scope._current
+        self.scope = scope
         self._retains_grad = False
         self.detached_from = None
 
     @classmethod
-    def _make(cls, data: Any, backend: Any, ctx: Any) -> Tensor:
-        """Wrap an op's output array without the checks of ``__init__`` (the engine's path)."""
-        tensor = cls.__new__(cls)
-        tensor._init(data, backend, ctx)
+    def _make(cls, data: Any, backend: Any, ctx: Any, scope: str | None = None) -> Tensor:
+        """Wrap an op's output array without the checks of ``__init__`` (the engine's path).
+
+        ``scope``: the calling thread's scope path, if the caller has already read it.
+        """
+        if type(data) is not np.ndarray:  # a NumPy scalar, another library's array, or a protocol slip
+            data = _op_output(data, ctx)
+        tensor = _new(cls)
+        tensor._init(data, backend, ctx, _modes.current().scope if scope is None else scope)
         return tensor
+
+    # --- the data, and in-place changes to it -------------------------------------------------
+    @property
+    def data(self) -> Any:
+        """The tensor's array (NumPy, CuPy, ...). ``Tensor(array)`` shares the array's memory.
+
+        In-place changes: ``w.data *= 10`` (any ``t.data op= ...``) changes the array that ops
+        recorded before it may have saved for backward. Like PyTorch's version counter, the
+        change is noted, and a later backward through an op that saved this array refuses with
+        "a tensor saved for backward was modified in place" instead of giving a wrong gradient.
+        Assigning a new array (``w.data = w.data * 10``) is always safe: recorded ops keep the
+        old one. Changes the library cannot see are not detected: writing into the NumPy array
+        given to ``Tensor(array)``, into ``t.numpy()``, or ``t.data[i] = v``.
+        """
+        return self._data
+
+    @data.setter
+    def data(self, value: Any) -> None:
+        if value is self._data:  # ``t.data *= 10`` changed the array in place, then assigns it back
+            self._changed_at = autograd.last_inplace_change = next(_ids)
+        elif type(value) is not np.ndarray and isinstance(value, np.generic):
+            value = np.asarray(value)  # NumPy turns 0-d results into scalars; keep arrays
+        self._data = value
 
     # --- what a tensor is -------------------------------------------------------------------
     @property
     def shape(self) -> tuple[int, ...]:
-        return tuple(self.data.shape)
+        return tuple(self._data.shape)
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def dtype(self) -> Any:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def device(self) -> str:
@@ -172,7 +200,7 @@ class Tensor:
 
     def numpy(self) -> np.ndarray:
         """The data as a NumPy array (copied from the GPU where needed; shares memory on CPU)."""
-        return self._backend.to_numpy(self.data)
+        return self._backend.to_numpy(self.data)  # .data, not ._data: a read tinygrad_rnn.compile watches
 
     def tolist(self) -> Any:
         return self.numpy().tolist()
@@ -191,6 +219,13 @@ class Tensor:
         return f"Tensor({body}, {', '.join(extras)})"
 
     def __bool__(self) -> bool:
+        if self.numel() != 1:
+            raise RuntimeError(
+                f"bool: the truth value of a tensor with {self.numel()} elements (shape {self.shape}) is "
+                "ambiguous. Note that `t in [a, b]` compares t with each element by value (==, "
+                "elementwise) unless it is the very same tensor: to ask whether it is one of them, "
+                "use any(t is x for x in items), or a dict/set of tensors (hashed by identity)"
+            )
         return bool(self.item())
 
     def __float__(self) -> float:
@@ -220,9 +255,9 @@ class Tensor:
                     f"backward: a tensor of shape {self.shape} is not a scalar; pass grad= "
                     "(dL/d(this tensor), same shape) or reduce it first, e.g. .sum()"
                 )
-            seed = self.xp.ones(self.data.shape, dtype=self.dtype)
+            seed = self.xp.ones(self._data.shape, dtype=self.dtype)
         else:
-            seed = grad.data if isinstance(grad, Tensor) else self._backend.xp.asarray(grad)
+            seed = grad._data if isinstance(grad, Tensor) else self._backend.xp.asarray(grad)
             if tuple(seed.shape) != self.shape or seed.dtype != self.dtype:
                 raise ValueError(
                     f"backward: grad has shape {tuple(seed.shape)} and dtype {_backend.dtype_name(seed.dtype)}, "
@@ -237,7 +272,7 @@ class Tensor:
         tensor itself, which would keep the old graph in memory), so a graph picture can draw
         the cut, e.g. where truncated BPTT detaches the hidden state.
         """
-        cut = Tensor._make(self.data, self._backend, None)
+        cut = Tensor._make(self._data, self._backend, None)
         if self._ctx is not None:
             cut.detached_from = (self.id, self.scope)
         return cut
@@ -362,34 +397,39 @@ class Tensor:
     # --- comparisons: not differentiable, return bool tensors -----------------------------
     def _compare(self, other: Any, name: str) -> Tensor:
         """``operator.<name>`` (eq, lt, ...) elementwise, after the device and dtype checks of every op."""
-        a, b = operand_arrays(name, (self, self._operand(other)))  # an int compares with a float as a float
+        operands = (self, self._operand(other))
+        _ = [t.data for t in operands]  # a comparison is not an op: a read of .data that tinygrad_rnn.compile watches
+        a, b = operand_arrays(name, operands)  # an int compares with a float as a float
         return Tensor._make(getattr(operator, name)(a, b), self._backend, None)
 
+    # Against something that is not numbers (a string, None, a module), a comparison returns
+    # NotImplemented, as PyTorch's does: Python then makes ``t == "w"`` False, ``t != None``
+    # True and ``t < "w"`` a TypeError, so dict keys and lists mixing tensors and names work.
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return self._compare(other, "eq")
+        return self._compare(other, "eq") if _numeric(other) else NotImplemented
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return self._compare(other, "ne")
+        return self._compare(other, "ne") if _numeric(other) else NotImplemented
 
     def __lt__(self, other: Any) -> Tensor:
-        return self._compare(other, "lt")
+        return self._compare(other, "lt") if _numeric(other) else NotImplemented
 
     def __le__(self, other: Any) -> Tensor:
-        return self._compare(other, "le")
+        return self._compare(other, "le") if _numeric(other) else NotImplemented
 
     def __gt__(self, other: Any) -> Tensor:
-        return self._compare(other, "gt")
+        return self._compare(other, "gt") if _numeric(other) else NotImplemented
 
     def __ge__(self, other: Any) -> Tensor:
-        return self._compare(other, "ge")
+        return self._compare(other, "ge") if _numeric(other) else NotImplemented
 
     def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
         ops.reduce.check_not_empty("argmax", self.shape, axis)
-        return Tensor._make(self.xp.argmax(self.data, axis=axis, keepdims=keepdims), self._backend, None)
+        return Tensor._make(self.xp.argmax(self._data, axis=axis, keepdims=keepdims), self._backend, None)
 
     def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
         ops.reduce.check_not_empty("argmin", self.shape, axis)
-        return Tensor._make(self.xp.argmin(self.data, axis=axis, keepdims=keepdims), self._backend, None)
+        return Tensor._make(self.xp.argmin(self._data, axis=axis, keepdims=keepdims), self._backend, None)
 
     # --- elementwise functions (of an int tensor: in float32, as in PyTorch, on every device) --
     def _floating(self) -> Tensor:
@@ -548,17 +588,48 @@ def _shape_args(args: tuple) -> tuple[int, ...]:
     return tuple(args)
 
 
+_NUMERIC = ("bool", "int", "uint", "float")  # dtype names a Tensor may hold (not complex, str, object, dates)
+
+
+def _check_numeric(dtype: Any, what: str) -> None:
+    """Refuse arrays of complex numbers, strings, objects or dates (a Tensor never drops data).
+
+    ``what`` describes the data, up to its dtype ("data of type ndarray with dtype").
+    """
+    name = _backend.dtype_name(dtype)
+    if not name.startswith(_NUMERIC):
+        hint = " (the imaginary part would be lost: pass .real or abs(x) explicitly)" if "complex" in name else ""
+        raise TypeError(
+            f"Tensor: expected numbers (bool, int or float), got {what} {name}{hint}; "
+            "convert it to a numeric dtype first"
+        )
+
+
+def _numeric(other: Any) -> bool:
+    """Whether ``other`` can be compared with a tensor elementwise (numbers, arrays, tensors)."""
+    return isinstance(other, (Tensor, numbers.Number, list, tuple)) or hasattr(other, "__array_namespace__")
+
+
+def _op_output(data: Any, ctx: Any) -> Any:
+    """An op's output as an array: NumPy's 0-d scalars become arrays; anything else is a protocol error."""
+    if isinstance(data, np.generic):
+        return np.asarray(data)
+    if hasattr(data, "shape") and hasattr(data, "dtype") and not isinstance(data, Tensor):
+        return data  # an array of another library (CuPy, array-api-strict)
+    op = "an op" if ctx is None else f"op '{ctx.name}'"
+    raise TypeError(
+        f"forward of {op} returned a {type(data).__name__}; Function.forward must return one array of "
+        "the inputs' array library (compute it with self.xp from the arrays it receives), not a Tensor or list"
+    )
+
+
 def _from_python(data: Any) -> np.ndarray:
     """A NumPy array from Python data, with clear errors; Python floats become float32."""
     try:
         array = np.asarray(data)
     except ValueError as error:
         raise ValueError(f"Tensor: the data is ragged (rows of different lengths): {error}") from None
-    if array.dtype.kind not in "biuf":
-        raise TypeError(
-            f"Tensor: expected numbers (bool, int or float), got data of type {type(data).__name__} "
-            f"that NumPy reads as dtype {array.dtype}"
-        )
+    _check_numeric(array.dtype, f"data of type {type(data).__name__} that NumPy reads as dtype")
     # Python numbers and lists, not array-likes with a dtype of their own (np.float64 is a float too)
     from_python = isinstance(data, (float, int, bool, list, tuple)) and not isinstance(data, np.generic)
     if array.dtype == np.float64 and from_python:
@@ -573,3 +644,5 @@ def _from_python(data: Any) -> np.ndarray:
 # Tensor at their top like any other name. (tinygrad_rnn/__init__.py imports this module first.)
 from . import autograd, ops  # noqa: E402
 from .function import operand_arrays  # noqa: E402
+
+_new = object.__new__
