@@ -77,3 +77,32 @@ def test_finite_graphs_pass_and_the_context_is_the_engines():
         loss = x.sqrt().tanh().sum()
         loss.backward()
     assert np.isfinite(x.grad.numpy()).all()
+
+
+def test_a_nan_in_the_input_is_reported_with_its_index_and_time_step():
+    tg.manual_seed(0)
+    rnn = nn.RNN(2, 3)
+    x_values = np.ones((6, 2, 2), np.float32)
+    x_values[3, 1, 0] = np.nan
+    with bptt.detect_anomaly(), pytest.raises(bptt.AnomalyError) as error:
+        rnn(Tensor(x_values))
+    message = str(error.value)
+    # the input projection of all steps is one op; its axis 0 is time (the layer says so)
+    assert "forward of op 'linear' (scope: rnn/l0/fwd) produced nan at index (3, 1, 0), time step t=3" in message
+
+
+def test_an_op_without_a_time_axis_reports_only_the_index():
+    with bptt.detect_anomaly(), pytest.raises(bptt.AnomalyError, match=r"produced nan at index \(1, 2\) \(input"):
+        Tensor(np.array([[1.0, 1.0, 1.0], [1.0, 1.0, np.nan]])) * 2
+
+
+def test_a_graph_recorded_inside_detect_anomaly_is_checked_when_backward_runs_outside():
+    loss = None
+    with bptt.detect_anomaly():
+        loss = sqrt_gated_steps(zero_at=5)  # forward finite: nothing raised yet
+    with np.errstate(divide="ignore", invalid="ignore"), pytest.raises(bptt.AnomalyError) as error:
+        loss.backward()  # after the block: the ops recorded inside it are still checked
+    assert str(error.value).startswith("backward of op 'sqrt' (scope: lstm/l0/fwd/t=5) sent to input 0 inf at index")
+    # a graph recorded outside, backpropagated outside, is not checked
+    with np.errstate(divide="ignore", invalid="ignore"):
+        sqrt_gated_steps(zero_at=5).backward()

@@ -81,3 +81,31 @@ def test_nonfinite_norm_raises_when_asked():
         clip_grad_norm_([w], 1.0, error_if_nonfinite=True)
     assert math.isnan(clip_grad_norm_([w], 1.0))
     assert clip_grad_norm_([tg.zeros(1, requires_grad=True)], 1.0) == 0.0  # no gradients at all
+
+
+@pytest.mark.parametrize("norm_type", [2.0, math.inf])
+def test_one_infinite_gradient_does_what_torch_does(norm_type):
+    torch, ours, theirs = _pair(1.0)
+    ours[1].grad.data[2] = math.inf
+    theirs[1].grad[2] = math.inf
+    with np.errstate(invalid="ignore"):  # inf * 0
+        total = clip_grad_norm_(ours, max_norm=1.0, norm_type=norm_type)
+    expected = torch.nn.utils.clip_grad_norm_(theirs, max_norm=1.0, norm_type=norm_type)
+    assert total == expected.item() == math.inf
+    for p, q in zip(ours, theirs):  # every gradient times 1 / inf = 0, and inf * 0 = nan where it was inf
+        np.testing.assert_array_equal(p.grad.numpy(), q.grad.numpy())
+    assert np.isnan(ours[1].grad.numpy()[2]) and (ours[0].grad.numpy() == 0).all()
+
+
+def test_one_infinite_gradient_raises_with_error_if_nonfinite_as_torch_and_leaves_the_gradients():
+    torch, ours, theirs = _pair(1.0)
+    ours[1].grad.data[2] = math.inf
+    theirs[1].grad[2] = math.inf
+    before = [p.grad.numpy().copy() for p in ours]
+    with pytest.raises(RuntimeError, match=r"non-finite|inf"):
+        torch.nn.utils.clip_grad_norm_(theirs, max_norm=1.0, error_if_nonfinite=True)
+    with pytest.raises(RuntimeError, match=r"total 2.0-norm of the gradients is inf"):
+        clip_grad_norm_(ours, max_norm=1.0, error_if_nonfinite=True)
+    for p, q, b in zip(ours, theirs, before):
+        np.testing.assert_array_equal(p.grad.numpy(), b)
+        np.testing.assert_array_equal(q.grad.numpy(), b)

@@ -193,3 +193,101 @@ def test_gradcheck_leaves_the_grad_of_other_tensors_in_fn_alone():
     v = tg.Tensor(np.array([1.0, 2.0]), requires_grad=True)
     assert tg.gradcheck(lambda x: (x * v).sum(), x.reshape(2))
     assert v.grad is None
+
+
+# --- in-place changes between forward and backward ------------------------------------------------
+def test_an_in_place_change_of_a_saved_array_is_refused_by_backward():
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True, name="w")
+    x = Tensor(np.array([3.0, 4.0]), requires_grad=True)
+    loss = (w * x).sum()  # mul saves w's and x's arrays
+    w.data *= 10
+    with pytest.raises(
+        RuntimeError, match=r"a tensor saved for backward by op 'mul' .* modified in place .*its input 0"
+    ):
+        loss.backward()
+
+
+def test_an_in_place_change_of_a_saved_output_is_refused():
+    x = Tensor(np.array([0.5, -0.3]), requires_grad=True)
+    y = x.tanh()  # tanh saves its output y
+    loss = (y + 2.0).sum()  # add saves nothing, so only tanh is hit
+    y.data += 1
+    with pytest.raises(RuntimeError, match=r"op 'tanh' .*its output"):
+        loss.backward()
+
+
+def test_in_place_changes_that_cannot_change_a_gradient_pass():
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    loss = (w + 1.0).sum()  # add saves nothing: its gradient does not depend on w
+    w.data *= 10
+    loss.backward()
+    np.testing.assert_array_equal(w.grad.numpy(), [1.0, 1.0])
+    # an out-of-place change leaves the recorded op its old values: the gradient is at the old w
+    w, x = Tensor(np.array([1.0, 2.0]), requires_grad=True), Tensor(np.array([3.0, 4.0]), requires_grad=True)
+    loss = (w * x).sum()
+    w.data = w.data * 10
+    loss.backward()
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 2.0])
+    # the usual loop: backward, an in-place update, then a new forward and backward
+    w.data -= 0.5 * w.grad.data
+    (w * x).sum().backward()
+
+
+def test_an_in_place_change_before_the_op_ran_is_fine_and_retained_graphs_are_checked():
+    w = Tensor(np.array([1.0, 2.0]), requires_grad=True)
+    w.data *= 2
+    loss = (w * w).sum()
+    loss.backward(retain_graph=True)
+    np.testing.assert_array_equal(w.grad.numpy(), [4.0, 8.0])
+    w.data -= 1.0  # an optimizer step, then a second backward through the old graph
+    with pytest.raises(RuntimeError, match="modified in place"):
+        loss.backward()
+
+
+# --- the Function protocol: clear errors ----------------------------------------------------------
+class BareArray(tg.Function):
+    def forward(self, x):
+        return x * 2
+
+    def backward(self, grad):
+        return grad * 2  # should be (grad * 2,)
+
+
+def test_backward_returning_a_bare_array_says_what_the_protocol_wants():
+    x = Tensor(np.ones(4), requires_grad=True)
+    with pytest.raises(TypeError, match=r"backward of op 'barearray' returned a ndarray; .*tuple .*\(grad_x,\)"):
+        BareArray.apply(x).sum().backward()
+
+
+def test_apply_on_a_number_says_it_wants_tensors():
+    with pytest.raises(TypeError, match=r"barearray.apply: expected Tensors .*got float.*Tensor\(\.\.\.\)"):
+        BareArray.apply(0.5)
+    with pytest.raises(TypeError, match=r"got nothing"):
+        BareArray.apply()
+
+
+def test_gradients_of_a_wrong_shape_or_kind_are_named():
+    class WrongShape(tg.Function):
+        def forward(self, x):
+            return x * 1
+
+        def backward(self, grad):
+            return (grad[:2],)
+
+    class ReturnsTensor(tg.Function):
+        def forward(self, x):
+            return Tensor(x)
+
+    x = Tensor(np.ones(4), requires_grad=True)
+    with pytest.raises(
+        ValueError, match=r"op 'wrongshape' returned a gradient of shape \(2,\) for input 0, which has shape \(4,\)"
+    ):
+        WrongShape.apply(x).sum().backward()
+    with pytest.raises(TypeError, match=r"forward of op 'returnstensor' returned a Tensor"):
+        ReturnsTensor.apply(x)
+
+
+def test_gradcheck_of_a_function_returning_numpy_says_it_needs_a_tensor():
+    x = Tensor(np.array([0.3, -1.2]), requires_grad=True)
+    with pytest.raises(TypeError, match=r"gradcheck: fn must return a Tensor .*got a ndarray"):
+        tg.gradcheck(lambda x: np.tanh(x.numpy()), x)

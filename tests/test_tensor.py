@@ -277,3 +277,55 @@ def test_array_likes_keep_their_float64():
     assert Tensor(torch.zeros(2, dtype=torch.float64)).dtype == np.float64
     assert Tensor(torch.zeros(2)).dtype == np.float32
     assert Tensor([0.5, 1.5]).dtype == np.float32
+
+
+# --- what a Tensor refuses, and how it compares with things that are not numbers ------------------
+@pytest.mark.parametrize(
+    "array",
+    [
+        np.array([1 + 2j, 3.0]),
+        np.array(["a", "b"]),
+        np.array([object(), 1], dtype=object),
+        np.array(["2024-01-01"], dtype="datetime64[D]"),
+        np.array([1, 2], dtype="timedelta64[s]"),
+    ],
+    ids=lambda a: str(a.dtype),
+)
+def test_arrays_of_complex_strings_objects_and_dates_are_refused(array):
+    with pytest.raises(TypeError, match=r"Tensor: expected numbers .*dtype"):
+        Tensor(array)
+
+
+def test_a_complex_array_is_refused_rather_than_losing_its_imaginary_part():
+    with pytest.raises(TypeError, match="imaginary part would be lost"):
+        Tensor(np.array([1 + 2j]))
+    with pytest.raises(TypeError, match="imaginary part would be lost"):
+        Tensor([1 + 2j])
+
+
+def test_comparing_with_non_numbers_is_false_as_in_pytorch():
+    t = Tensor([1.0, 2.0])
+    assert (t == "w") is False and (t == None) is False  # noqa: E711 - the point of the test
+    assert (t != "w") is True and (t != None) is True  # noqa: E711
+    with pytest.raises(TypeError, match="not supported"):
+        t < "w"  # noqa: B015
+    np.testing.assert_array_equal((t == 2.0).numpy(), [False, True])  # numbers: elementwise, as before
+
+
+def test_tensors_in_dicts_and_lists_with_names_and_each_other():
+    a, b = Tensor([1.0, 2.0]), Tensor([1.0, 2.0])
+    keys = {a: "a", "b": b, None: 0}
+    assert keys[a] == "a" and "b" in keys and b not in keys  # hashed by identity
+    assert a in [a, b] and a in ["x", None, a]  # identity comes first in `in`
+    with pytest.raises(RuntimeError, match=r"truth value of a tensor with 2 elements .*t is x for x in"):
+        Tensor([5.0, 6.0]) in [a, b]  # noqa: B015 - compared by value, elementwise: ambiguous
+    assert Tensor([1.0]) in [Tensor([1.0])]  # a one-element tensor has a truth value, as in PyTorch
+
+
+def test_tensor_of_an_array_shares_its_memory_and_the_data_setter_keeps_arrays():
+    array = np.zeros(3)
+    t = Tensor(array)
+    assert t.data is array
+    s = Tensor(np.float64(2.0))
+    s.data = s.data * 2  # NumPy gives a 0-d result as a scalar: kept an array
+    assert isinstance(s.data, np.ndarray) and s.item() == 4.0

@@ -60,6 +60,12 @@ def gradcheck(
 
     leaves = rebuild(originals)
     out = fn(*leaves)
+    if not isinstance(out, Tensor):
+        raise TypeError(
+            f"gradcheck: fn must return a Tensor computed from its inputs with tinygrad_rnn ops, got a "
+            f"{type(out).__name__}; a NumPy result has no recorded graph to differentiate (e.g. use "
+            "x.tanh(), not np.tanh(x.numpy()))"
+        )
     weights = np.random.default_rng(seed).standard_normal(out.shape) if out.shape else np.ones(())
     weights_tensor = Tensor(out._backend.from_numpy(weights))
     # fn may use other tensors that require grad (a model's weights): their .grad is put back as it

@@ -79,6 +79,7 @@ from typing import Any
 import numpy as np
 
 from .. import arguments
+from ..anomaly import time_axis
 from ..autograd import cycle_collector_paused
 from ..creation import zeros
 from ..ops import cat, linear, stack, where
@@ -278,7 +279,8 @@ class RNNBase(Module):
                     weight_ih, weight_hh, bias_ih, bias_hh, weight_hr = self.weights(layer, direction)
                     with scope("bwd" if direction else "fwd"):
                         # (T, B, G*H): all steps at once; the bias the steps still add (GRU)
-                        projections, bias_hh = input_projection(self.recurrence, x, weight_ih, bias_ih, bias_hh)
+                        with time_axis(0, steps):  # detect_anomaly names the step of a bad projection
+                            projections, bias_hh = input_projection(self.recurrence, x, weight_ih, bias_ih, bias_hh)
                         if initial is None:
                             state = tuple(
                                 zeros(batch, size, dtype=x.dtype, device=x.device) for size in self._state_sizes()

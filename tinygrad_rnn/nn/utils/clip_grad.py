@@ -53,11 +53,15 @@ def clip_grad_norm_(
     (precisely, as PyTorch: if ``c = max_norm / (total + 1e-6) < 1``), every gradient becomes
     ``g * c``; otherwise the gradients are left as they are.
 
+    A non-finite gradient (one inf, say) makes the total inf, so ``c = 0``: every gradient
+    becomes 0 and the infinite entries nan (inf * 0), exactly as in PyTorch. With
+    ``error_if_nonfinite=True`` a RuntimeError is raised instead and no gradient is changed.
+
     Args:
         parameters: a tensor or an iterable of tensors (e.g. ``model.parameters()``).
         max_norm: the largest total norm allowed.
         norm_type: p of the p-norm (``2.0`` by default; ``math.inf`` or ``"inf"`` for the max norm).
-        error_if_nonfinite: raise if the total norm is nan or inf (else the gradients become nan).
+        error_if_nonfinite: raise if the total norm is nan or inf (else the gradients become 0 and nan).
 
     Returns:
         The total norm of the gradients before clipping, as a Python float.

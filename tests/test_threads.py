@@ -1,0 +1,160 @@
+"""Modes are per thread: no_grad, scope and detect_anomaly in one thread never reach another.
+
+Each test forces the interleaving it needs with events (no sleeps, no luck), and is bounded in
+time by the events' timeouts.
+"""
+
+import threading
+
+import numpy as np
+import pytest
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import Tensor, no_grad
+
+TIMEOUT = 10.0  # seconds any thread waits for another before the test fails
+
+
+def run_threads(*targets):
+    """Run the targets in threads; re-raise the first exception any of them raised."""
+    errors = []
+
+    def guarded(target):
+        try:
+            target()
+        except BaseException as error:  # noqa: BLE001 - reported in the main thread
+            errors.append(error)
+
+    threads = [threading.Thread(target=guarded, args=(t,)) for t in targets]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIMEOUT)
+        assert not thread.is_alive(), "a thread hung"
+    if errors:
+        raise errors[0]
+
+
+def wait(event):
+    assert event.wait(TIMEOUT), "the other thread never got there"
+
+
+def test_inference_under_no_grad_in_one_thread_while_another_trains():
+    rng = np.random.default_rng(0)
+    x_values = rng.standard_normal((8, 3))
+    w = Tensor(rng.standard_normal((3, 2)), requires_grad=True)
+
+    def gradient():
+        w.grad = None
+        ((Tensor(x_values) @ w) * 3.0).sum().backward()
+        return w.grad.numpy().copy()
+
+    expected = gradient()  # alone in one thread; with inference beside it, the same bits
+    stop = threading.Event()
+    started = threading.Event()
+    trained = []
+
+    def infer():
+        while not stop.is_set():
+            with no_grad():
+                started.set()
+                (Tensor(x_values) @ w).tanh()
+
+    def train():
+        wait(started)
+        for _ in range(200):
+            trained.append(gradient())
+        stop.set()
+
+    run_threads(infer, train)
+    np.testing.assert_allclose(expected, 3.0 * x_values.sum(axis=0)[:, None] * np.ones((1, 2)))  # 3 x^T 1
+    assert len(trained) == 200
+    for grad in trained:
+        np.testing.assert_array_equal(grad, expected)
+
+
+def test_overlapping_no_grad_blocks_in_two_threads_leave_recording_on():
+    # A enters, B enters, A leaves, B leaves: with one global flag B would restore "off" for good
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+    after = {}
+
+    def a():
+        with no_grad():
+            a_in.set()
+            wait(b_in)
+        after["a"] = tg.is_grad_enabled()
+        a_out.set()
+
+    def b():
+        wait(a_in)
+        with no_grad():
+            b_in.set()
+            wait(a_out)
+            after["b inside"] = tg.is_grad_enabled()
+        after["b"] = tg.is_grad_enabled()
+
+    run_threads(a, b)
+    assert after == {"a": True, "b inside": False, "b": True}
+    assert tg.is_grad_enabled()
+    assert (Tensor([1.0], requires_grad=True) * 2).requires_grad
+
+
+def test_scopes_do_not_leak_between_threads():
+    inside, recorded = threading.Event(), threading.Event()
+    scopes = {}
+
+    def tagged():
+        with tg.scope("lstm"), tg.scope("t=3"):
+            inside.set()
+            wait(recorded)
+            scopes["tagged"] = (Tensor([1.0]) * 2).scope
+
+    def plain():
+        wait(inside)
+        scopes["plain"] = (Tensor([1.0]) * 2).scope
+        with tg.scope("enc"):
+            scopes["own"] = tg.current_scope()
+        recorded.set()
+
+    run_threads(tagged, plain)
+    assert scopes == {"tagged": "lstm/t=3", "plain": "", "own": "enc"}
+    assert tg.current_scope() == ""
+
+
+def test_anomaly_mode_does_not_leak_between_threads():
+    inside, done = threading.Event(), threading.Event()
+    seen = {}
+
+    def checking():
+        with tg.detect_anomaly():
+            inside.set()
+            wait(done)
+            with pytest.raises(tg.AnomalyError), np.errstate(divide="ignore"):
+                Tensor([0.0]).log()
+            seen["checked"] = True
+
+    def unchecked():
+        wait(inside)
+        with np.errstate(divide="ignore"):
+            seen["value"] = Tensor([0.0]).log().item()  # -inf, but this thread is not checking
+        done.set()
+
+    run_threads(checking, unchecked)
+    assert seen == {"checked": True, "value": -np.inf}
+
+
+def test_a_new_thread_starts_from_the_defaults_and_blocks_restore_exactly():
+    seen = []
+    with no_grad(), tg.scope("outer"), tg.detect_anomaly():
+        worker = threading.Thread(target=lambda: seen.append((tg.is_grad_enabled(), tg.current_scope())))
+        worker.start()
+        worker.join(TIMEOUT)
+        inner = no_grad()
+        with inner, inner:  # one instance entered twice: each exit undoes its own entry
+            pass
+        assert not tg.is_grad_enabled() and tg.current_scope() == "outer"
+    assert seen == [(True, "")]
+    assert tg.is_grad_enabled() and tg.current_scope() == ""
+    with pytest.raises(ValueError), tg.scope("s"):
+        raise ValueError("restored even when the block raises")
+    assert tg.current_scope() == ""
