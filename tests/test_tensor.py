@@ -329,3 +329,14 @@ def test_tensor_of_an_array_shares_its_memory_and_the_data_setter_keeps_arrays()
     s = Tensor(np.float64(2.0))
     s.data = s.data * 2  # NumPy gives a 0-d result as a scalar: kept an array
     assert isinstance(s.data, np.ndarray) and s.item() == 4.0
+
+
+def test_python_floats_with_a_dtype_are_rounded_once_to_that_dtype():
+    """Found by the course: a float64 tensor from a list must not round through float32 first."""
+    assert Tensor([0.7000001], dtype="float64").tolist() == [0.7000001]
+    assert Tensor(0.7000001, dtype="float64").item() == 0.7000001
+    assert Tensor([0.7000001], dtype="float32").numpy().tobytes() == np.float32(0.7000001).tobytes()
+    assert Tensor([0.7000001]).dtype == np.float32  # no dtype: Python floats are float32, as in PyTorch
+    model = tg.nn.Linear(1, 1).double()
+    model.load_state_dict({"weight": [[1.8]], "bias": [0.0]})
+    assert model.weight.tolist() == [[1.8]]

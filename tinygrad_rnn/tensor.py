@@ -78,7 +78,7 @@ class Tensor:
             backend = _backend.backend_of(data)
             _check_numeric(data.dtype, f"data of type {type(data).__name__} with dtype")
         else:
-            data = _from_python(data)
+            data = _from_python(data, default_float=dtype is None)  # with a dtype: one rounding, to it
             backend = _backend.get_backend("cpu")
         if device is not None and str(device) != backend.device:
             target = _backend.get_backend(device)
@@ -623,8 +623,10 @@ def _op_output(data: Any, ctx: Any) -> Any:
     )
 
 
-def _from_python(data: Any) -> np.ndarray:
-    """A NumPy array from Python data, with clear errors; Python floats become float32."""
+def _from_python(data: Any, default_float: bool = True) -> np.ndarray:
+    """A NumPy array from Python data, with clear errors; Python floats become float32 (with
+    ``default_float``; without it they stay float64, for the caller to cast once to the dtype asked:
+    ``Tensor([0.7000001], dtype="float64")`` must not round through float32)."""
     try:
         array = np.asarray(data)
     except ValueError as error:
@@ -632,7 +634,7 @@ def _from_python(data: Any) -> np.ndarray:
     _check_numeric(array.dtype, f"data of type {type(data).__name__} that NumPy reads as dtype")
     # Python numbers and lists, not array-likes with a dtype of their own (np.float64 is a float too)
     from_python = isinstance(data, (float, int, bool, list, tuple)) and not isinstance(data, np.generic)
-    if array.dtype == np.float64 and from_python:
+    if default_float and array.dtype == np.float64 and from_python:
         array = array.astype(np.float32)  # Python floats default to float32, as in PyTorch
     return array
 
