@@ -43,7 +43,7 @@ from ..autograd import cycle_collector_paused
 from ..tensor import Tensor
 from .capture import CaptureError, Recorder
 from .guards import Reach, call_key, flatten
-from .tape import Tape
+from .tape import Tape, rebuild
 
 __all__ = ["CaptureError", "Compiled", "compile"]
 
@@ -151,19 +151,7 @@ class Compiled:
                 tensor.data = tape.last_values[slot]
                 if tensor._ctx is not None:
                     tensor._ctx.freed = False
-        return _graph_of(tape.outputs, tape.graph)
-
-
-def _graph_of(spec: Any, graph: dict) -> Any:
-    kind = spec[0]
-    if kind == "slot":
-        return graph.get(spec[1])
-    if kind == "const":
-        return spec[1]
-    if kind == "dict":
-        return {k: _graph_of(v, graph) for k, v in spec[1].items()}
-    items = [_graph_of(v, graph) for v in spec[1]]
-    return tuple(items) if kind == "tuple" else items
+        return rebuild(tape.outputs, lambda slot: tape.graph.get(slot[1]))
 
 
 def _grad_mode() -> bool:

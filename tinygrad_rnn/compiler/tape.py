@@ -214,20 +214,22 @@ class Tape:
     def result(self, v: list) -> Any:
         """The return value, each tensor a new Tensor around its slot's array (never reused later:
         every replay computes new arrays)."""
-        return _build(self.outputs, v)
+        return rebuild(self.outputs, lambda slot: Tensor._make(v[slot[1]], slot[2], None))
 
     def __str__(self) -> str:
         """One line per array call with its shapes (written when asked for: a capture only notes them)."""
         return "\n".join(line if isinstance(line, str) else line[0](*line[1]) for line in self.lines)
 
 
-def _build(spec: Any, v: list) -> Any:
+def rebuild(spec: Any, tensor_of: Callable[[tuple], Any]) -> Any:
+    """The step's return value from its recorded shape ``spec``: tuples, lists and dicts as they were,
+    constants as they were, and each ``("slot", ...)`` entry replaced by ``tensor_of(entry)``."""
     kind = spec[0]
     if kind == "slot":
-        return Tensor._make(v[spec[1]], spec[2], None)
+        return tensor_of(spec)
     if kind == "const":
         return spec[1]
     if kind == "dict":
-        return {key: _build(item, v) for key, item in spec[1].items()}
-    items = [_build(item, v) for item in spec[1]]
+        return {key: rebuild(item, tensor_of) for key, item in spec[1].items()}
+    items = [rebuild(item, tensor_of) for item in spec[1]]
     return tuple(items) if kind == "tuple" else items
