@@ -20,6 +20,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 
@@ -77,3 +78,18 @@ def normalize_axis(op: str, axis: int, ndim: int) -> int:
     if not -ndim <= axis < ndim:
         raise IndexError(f"{op}: axis {axis} is out of range for {ndim} axes (use -{ndim} to {ndim - 1})")
     return axis % ndim
+
+
+def reduced_count(shape: tuple, axis: int | tuple[int, ...] | None) -> int:
+    """How many elements a reduction over ``axis`` combines into each result."""
+    if axis is None:
+        return math.prod(shape)
+    axes = (axis,) if isinstance(axis, int) else axis
+    return math.prod(shape[a] for a in axes)
+
+
+def shape_from_args(args: tuple) -> tuple[int, ...]:
+    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike."""
+    if len(args) == 1 and not isinstance(args[0], int):
+        return tuple(args[0])
+    return tuple(args)

@@ -26,6 +26,8 @@ import numpy as np
 
 from . import backend as _backend
 from . import modes as _modes
+from .shape_rules import normalize_axis, reduced_count, shape_from_args
+from .tensor_data import check_numeric, from_python
 
 _ids = itertools.count()  # stable node ids: the same program numbers its nodes the same way
 Axis = int | tuple[int, ...] | None
@@ -76,9 +78,9 @@ class Tensor:
             data = data._data
         if hasattr(data, "__array_namespace__") and not isinstance(data, np.generic):
             backend = _backend.backend_of(data)
-            _check_numeric(data.dtype, f"data of type {type(data).__name__} with dtype")
+            check_numeric(data.dtype, f"data of type {type(data).__name__} with dtype")
         else:
-            data = _from_python(data, default_float=dtype is None)  # with a dtype: one rounding, to it
+            data = from_python(data, default_float=dtype is None)  # with a dtype: one rounding, to it
             backend = _backend.get_backend("cpu")
         if device is not None and str(device) != backend.device:
             target = _backend.get_backend(device)
@@ -463,7 +465,7 @@ class Tensor:
         return ops.reduce.Sum.apply(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return self.sum(axis, keepdims) / _count(self.shape, axis)
+        return self.sum(axis, keepdims) / reduced_count(self.shape, axis)
 
     def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         return ops.reduce.Max.apply(self, axis=axis, keepdims=keepdims)
@@ -475,7 +477,7 @@ class Tensor:
         """Variance, sum((x - mean)^2) / (N - correction); ``correction=1`` as in PyTorch."""
         deviation = self - self.mean(axis, keepdims=True)
         return (deviation * deviation).sum(axis, keepdims) / ops.reduce.degrees_of_freedom(
-            "var", _count(self.shape, axis), correction
+            "var", reduced_count(self.shape, axis), correction
         )
 
     def logsumexp(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
@@ -489,7 +491,7 @@ class Tensor:
 
     # --- shape -----------------------------------------------------------------------------
     def reshape(self, *shape: int | Sequence[int]) -> Tensor:
-        shape = _shape_args(shape)
+        shape = shape_from_args(shape)
         return ops.shape.Reshape.apply(self, shape=shape)
 
     view = reshape
@@ -497,16 +499,16 @@ class Tensor:
     def flatten(self, start: int = 0, end: int = -1) -> Tensor:
         if self.ndim == 0:
             return self.reshape(1)
-        start, end = _axis("flatten", start, self.ndim), _axis("flatten", end, self.ndim)
+        start, end = normalize_axis("flatten", start, self.ndim), normalize_axis("flatten", end, self.ndim)
         if start > end:
             raise ValueError(f"flatten: start axis {start} comes after end axis {end} (shape {self.shape})")
         return self.reshape(*self.shape[:start], math.prod(self.shape[start : end + 1]), *self.shape[end + 1 :])
 
     def permute(self, *axes: int | Sequence[int]) -> Tensor:
-        return ops.shape.Permute.apply(self, axes=_shape_args(axes))
+        return ops.shape.Permute.apply(self, axes=shape_from_args(axes))
 
     def transpose(self, axis0: int = -2, axis1: int = -1) -> Tensor:
-        axis0, axis1 = _axis("transpose", axis0, self.ndim), _axis("transpose", axis1, self.ndim)
+        axis0, axis1 = normalize_axis("transpose", axis0, self.ndim), normalize_axis("transpose", axis1, self.ndim)
         axes = list(range(self.ndim))
         axes[axis0], axes[axis1] = axes[axis1], axes[axis0]
         return self.permute(axes)
@@ -521,11 +523,11 @@ class Tensor:
         return self.reshape(*(n for i, n in enumerate(self.shape) if i not in axes))
 
     def unsqueeze(self, axis: int) -> Tensor:
-        axis = _axis("unsqueeze", axis, self.ndim + 1)  # the new axis can also go last
+        axis = normalize_axis("unsqueeze", axis, self.ndim + 1)  # the new axis can also go last
         return self.reshape(*self.shape[:axis], 1, *self.shape[axis:])
 
     def expand(self, *shape: int | Sequence[int]) -> Tensor:
-        shape = _shape_args(shape)
+        shape = shape_from_args(shape)
         new = len(shape) - self.ndim  # leading axes that x does not have
         if -1 in shape[: max(new, 0)]:
             raise ValueError(f"expand: -1 (keep the size) in {shape} falls on a new axis of shape {self.shape}")
@@ -541,7 +543,7 @@ class Tensor:
 
     def split(self, size_or_sizes: int | Sequence[int], axis: int = 0) -> tuple[Tensor, ...]:
         """Pieces of ``size`` along ``axis`` (the last one may be shorter), or of given sizes."""
-        axis = _axis("split", axis, self.ndim)
+        axis = normalize_axis("split", axis, self.ndim)
         length = self.shape[axis]
         if isinstance(size_or_sizes, int):
             if size_or_sizes < 1:
@@ -561,48 +563,12 @@ class Tensor:
         """At most ``chunks`` pieces of equal size along ``axis`` (the last one may be shorter)."""
         if chunks < 1:
             raise ValueError(f"chunk: the number of chunks must be at least 1, got {chunks}")
-        return self.split(-(-self.shape[_axis("chunk", axis, self.ndim)] // chunks), axis)
+        return self.split(-(-self.shape[normalize_axis("chunk", axis, self.ndim)] // chunks), axis)
 
     def unbind(self, axis: int = 0) -> tuple[Tensor, ...]:
-        axis = _axis("unbind", axis, self.ndim)
+        axis = normalize_axis("unbind", axis, self.ndim)
         before = (slice(None),) * axis
         return tuple(self[(*before, i)] for i in range(self.shape[axis]))
-
-
-def _axis(op: str, axis: int, ndim: int) -> int:
-    return ops.reduce.normalize_axis(op, axis, ndim)
-
-
-def _count(shape: tuple, axis: Axis) -> int:
-    """How many elements a reduction over ``axis`` combines into each result."""
-    if axis is None:
-        return math.prod(shape)
-    axes = (axis,) if isinstance(axis, int) else axis
-    return math.prod(shape[a] for a in axes)
-
-
-def _shape_args(args: tuple) -> tuple[int, ...]:
-    """Accept ``f(2, 3)`` and ``f((2, 3))`` alike."""
-    if len(args) == 1 and not isinstance(args[0], int):
-        return tuple(args[0])
-    return tuple(args)
-
-
-_NUMERIC = ("bool", "int", "uint", "float")  # dtype names a Tensor may hold (not complex, str, object, dates)
-
-
-def _check_numeric(dtype: Any, what: str) -> None:
-    """Refuse arrays of complex numbers, strings, objects or dates (a Tensor never drops data).
-
-    ``what`` describes the data, up to its dtype ("data of type ndarray with dtype").
-    """
-    name = _backend.dtype_name(dtype)
-    if not name.startswith(_NUMERIC):
-        hint = " (the imaginary part would be lost: pass .real or abs(x) explicitly)" if "complex" in name else ""
-        raise TypeError(
-            f"Tensor: expected numbers (bool, int or float), got {what} {name}{hint}; "
-            "convert it to a numeric dtype first"
-        )
 
 
 def _numeric(other: Any) -> bool:
@@ -621,22 +587,6 @@ def _op_output(data: Any, ctx: Any) -> Any:
         f"forward of {op} returned a {type(data).__name__}; Function.forward must return one array of "
         "the inputs' array library (compute it with self.xp from the arrays it receives), not a Tensor or list"
     )
-
-
-def _from_python(data: Any, default_float: bool = True) -> np.ndarray:
-    """A NumPy array from Python data, with clear errors; Python floats become float32 (with
-    ``default_float``; without it they stay float64, for the caller to cast once to the dtype asked:
-    ``Tensor([0.7000001], dtype="float64")`` must not round through float32)."""
-    try:
-        array = np.asarray(data)
-    except ValueError as error:
-        raise ValueError(f"Tensor: the data is ragged (rows of different lengths): {error}") from None
-    _check_numeric(array.dtype, f"data of type {type(data).__name__} that NumPy reads as dtype")
-    # Python numbers and lists, not array-likes with a dtype of their own (np.float64 is a float too)
-    from_python = isinstance(data, (float, int, bool, list, tuple)) and not isinstance(data, np.generic)
-    if default_float and array.dtype == np.float64 and from_python:
-        array = array.astype(np.float32)  # Python floats default to float32, as in PyTorch
-    return array
 
 
 # --- the one place the import cycle is closed -------------------------------------------------
