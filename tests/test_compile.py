@@ -131,15 +131,18 @@ def test_a_hand_written_cell_with_a_loss_at_every_step(dtype, device):
     assert_same(train(False, make, dtype, device), train(True, make, dtype, device), dtype)
 
 
-def test_cross_entropy_with_class_indices_is_guarded_by_their_values():
-    """cross_entropy reads its class indices as Python data: new indices capture again (never stale)."""
-    step_of, _, _ = layer_problem("RNN", "float64", "cpu")
-    layer_step = tg.compile(lambda x, y: F.cross_entropy(x.sum(axis=0), y))
+def test_cross_entropy_class_indices_change_between_replays_and_are_checked_in_each():
+    """cross_entropy reads its class indices inside its op: new indices replay the same tape (no new
+    capture), with the same numbers as eagerly, ignored targets included; a bad index raises in a replay."""
+    layer_step = tg.compile(lambda x, y: F.cross_entropy(x.sum(axis=0), y, ignore_index=1))
     x = tg.randn(4, 3, 5, dtype="float64")
-    for y in ([0, 1, 2], [0, 1, 2], [2, 2, 0]):
+    for y in ([0, 1, 2], [0, 3, 2], [2, 2, 0], [1, 1, 4]):
         y = tg.Tensor(y)
-        assert layer_step(x, y).item() == pytest.approx(F.cross_entropy(x.sum(axis=0), y).item(), abs=1e-12)
-    assert layer_step.captures == 2 and "argument tensor #1" in layer_step.last_miss
+        eager = F.cross_entropy(x.sum(axis=0), y, ignore_index=1).item()
+        assert layer_step(x, y).item() == pytest.approx(eager, abs=1e-12)
+    assert layer_step.captures == 1
+    with pytest.raises(IndexError, match=r"cross_entropy: target of shape \(3,\) holds \[5\].*0 to 4"):
+        layer_step(x, tg.Tensor([0, 5, 2]))
 
 
 # --- guards --------------------------------------------------------------------------------------

@@ -130,12 +130,22 @@ class Function:
         ctx = _new(cls)
         modes = _modes.current()  # this thread's modes, read once per op
         try:
-            first = inputs[0]
-            backend = first._backend
+            # one and two inputs (nearly every op) spelled out: a loop and a list cost more than the op
             if len(inputs) == 1:
+                (first,) = inputs
                 arrays, needs_input_grad = (first._data,), (first.requires_grad,)
+            elif len(inputs) == 2:
+                first, second = inputs
+                a, b = first._data, second._data
+                if second._backend is first._backend and a.dtype is b.dtype:
+                    arrays = (a, b)
+                else:
+                    arrays = _checked_operands(cls.name, inputs)
+                needs_input_grad = (first.requires_grad, second.requires_grad)
             else:
+                first = inputs[0]
                 arrays, needs_input_grad = operand_arrays(cls.name, inputs), tuple([t.requires_grad for t in inputs])
+            backend = first._backend
         except (AttributeError, IndexError):  # not Tensors: the slow path says what apply wants
             raise _not_tensors(cls, inputs) from None
         ctx.xp = backend.xp

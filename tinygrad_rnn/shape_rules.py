@@ -1,4 +1,4 @@
-"""Shape rules every op follows: broadcasting, its reverse, and axis arguments.
+"""Shape rules every op follows: broadcasting, its reverse, axis arguments and index ranges.
 
 Plain functions of shapes (and, for :func:`unbroadcast`, one gradient array), shared by the ops,
 the engine and :class:`~tinygrad_rnn.tensor.Tensor`; nothing here imports the rest of the library.
@@ -6,7 +6,8 @@ the engine and :class:`~tinygrad_rnn.tensor.Tensor`; nothing here imports the re
 * :func:`broadcast_shape` — the shape of ``a + b`` (NumPy's rule), or an error naming the axis;
 * :func:`unbroadcast` — a gradient of that shape summed back to an operand's shape;
 * :func:`normalize_axis`, :func:`normalize_axes` — ``axis=-1`` and friends as non-negative axes,
-  with a clear error instead of a silent wrap-around.
+  with a clear error instead of a silent wrap-around;
+* :func:`check_index_range` — integer indices (token ids, class targets) inside their table.
 
 Example:
     >>> import numpy as np
@@ -93,3 +94,27 @@ def shape_from_args(args: tuple) -> tuple[int, ...]:
     if len(args) == 1 and not isinstance(args[0], int):
         return tuple(args[0])
     return tuple(args)
+
+
+def check_index_range(
+    name: str, what: str, indices: Any, size: int, why: str, to_numpy: Any, allowed: int | None = None
+) -> None:
+    """IndexError unless every index in the array ``indices`` lies in [0, size) or equals ``allowed``
+    (an ``ignore_index``); the message lists the bad values. ``to_numpy``: the backend's copy to NumPy.
+
+    Example:
+        >>> import numpy as np
+        >>> check_index_range("embedding", "input", np.array([0, 7]), 5, "weight (5, 3) has 5 rows", np.asarray)
+        Traceback (most recent call last):
+        ...
+        IndexError: embedding: input of shape (2,) holds [7], out of range: valid indices are 0 to 4, since ...
+    """
+    outside = (indices < 0) | (indices >= size)
+    if allowed is not None:
+        outside = outside & (indices != allowed)
+    if bool(indices.__array_namespace__().any(outside)):
+        bad = sorted({int(v) for v in to_numpy(indices)[to_numpy(outside)]})
+        raise IndexError(
+            f"{name}: {what} of shape {tuple(indices.shape)} holds {bad[:5]}, out of range: valid indices are "
+            f"0 to {size - 1}, since {why}"
+        )

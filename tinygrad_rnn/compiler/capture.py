@@ -60,7 +60,6 @@ _ENGINE = {
     Optimizer.step.__code__,
     clear_grads.__code__,
     _functional._check_range.__code__,  # a range check: only decides whether to raise
-    _functional._diagnose_if_not_finite.__code__,  # likewise: a bad target raises, else nothing happens
 }
 _VIA_APPLY = {operand_arrays.__code__, _common_dtype.__code__}  # engine only when called by an op
 _READS = {"item": ".item()", "numpy": ".numpy()", "tolist": ".tolist()", "__bool__": "bool() (an if on a tensor)",

@@ -28,13 +28,13 @@ Example:
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
 from .. import backend as _backend
 from ..function import Function
 from ..ops import linear, where
+from ..shape_rules import check_index_range
 from ..tensor import Tensor
 from . import fused_losses as fused
 
@@ -325,13 +325,10 @@ def _class_loss(
     reduction: str,
     label_smoothing: float,
 ) -> Tensor:
-    """The fused op ``op`` (:class:`fused_losses.CrossEntropy` or ``NLL``) on checked targets.
+    """The fused op ``op`` (:class:`fused_losses.CrossEntropy` or ``NLL``) on checked arguments.
 
-    Checking the targets costs no reduction on the fast path. Each target is clipped into
-    [0, C) (a safe index on every backend), and one out of range that is not ``ignore_index``
-    counts with weight NaN: it makes the reduced loss NaN, and only a non-finite loss (a bad
-    target, or NaN/inf scores) triggers the full diagnosis, which names the bad values. With
-    ``reduction="none"`` there is no reduced loss to look at, so the targets are checked there.
+    The target tensor goes into the op, which checks its values (one count on the fast path, see
+    ``CrossEntropy.targets``): so the check runs in every replay of a compiled step too.
     """
     name = op.name
     axis = _class_axis(name, input)
@@ -350,38 +347,8 @@ def _class_loss(
         )
     if weight is not None:
         weight = _float_weight(name, "weight", weight, input, (num_classes,)).data
-    xp, indices = input.xp, target.data
-    classes = xp.minimum(xp.maximum(indices, 0), num_classes - 1)  # clipped (xp.clip costs more)
-    counts = indices != ignore_index
-    out_of_range = (classes != indices) & counts
-    counted = xp.where(out_of_range, float("nan"), xp.astype(counts, input.dtype))  # v_n: 1, 0 or NaN
-    if reduction == "none" and bool(xp.any(out_of_range)):
-        _diagnose_targets(name, input, target, ignore_index)
-    options = dict(classes=classes, counted=counted, class_weight=weight, axis=axis, reduction=reduction)
-    try:
-        loss = op.apply(input, **options, label_smoothing=label_smoothing)
-    except FloatingPointError:  # detect_anomaly saw the NaN: name a bad target first, if that is the cause
-        _diagnose_targets(name, input, target, ignore_index)
-        raise
-    if reduction != "none":
-        _diagnose_if_not_finite(name, loss, input, target, ignore_index)
-    return loss
-
-
-def _diagnose_if_not_finite(name: str, loss: Tensor, input: Tensor, target: Tensor, ignore_index: int) -> None:
-    """A NaN or infinite reduced loss: name a bad target if that is the cause (raises), else leave it.
-
-    Only decides whether to raise, so tinygrad_rnn.compile lets it read the loss during capture
-    (the targets it checks are guarded by value there: new targets capture, and check, again)."""
-    if not math.isfinite(float(loss.data)):
-        _diagnose_targets(name, input, target, ignore_index)
-
-
-def _diagnose_targets(name: str, input: Tensor, target: Tensor, ignore_index: int) -> None:
-    axis = _class_axis(name, input)
-    num_classes = input.shape[axis]
-    why = f"the input {input.shape} has {num_classes} classes (ignore_index={ignore_index})"
-    _check_range(name, "target", target, num_classes, why, allowed=ignore_index)
+    options = dict(class_weight=weight, axis=axis, ignore_index=ignore_index, reduction=reduction)
+    return op.apply(input, target=target, **options, label_smoothing=label_smoothing)
 
 
 def mse_loss(input: Tensor, target: Tensor | Any, reduction: str = "mean") -> Tensor:
@@ -511,14 +478,4 @@ def _integer_indices(name: str, what: str, indices: Any, like: Tensor) -> Tensor
 
 def _check_range(name: str, what: str, indices: Tensor, size: int, why: str, allowed: int | None = None) -> None:
     """IndexError unless every index lies in [0, size) (or equals ``allowed``: ignore_index)."""
-    data = indices.data
-    outside = (data < 0) | (data >= size)
-    if allowed is not None:
-        outside = outside & (data != allowed)
-    if bool(indices.xp.any(outside)):
-        values = indices.numpy()
-        bad = sorted({int(v) for v in values[indices._backend.to_numpy(outside)]})
-        raise IndexError(
-            f"{name}: {what} of shape {indices.shape} holds {bad[:5]}, out of range: valid indices are "
-            f"0 to {size - 1}, since {why}"
-        )
+    check_index_range(name, what, indices.data, size, why, indices._backend.to_numpy, allowed)

@@ -23,7 +23,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from ..backend import backend_of
 from ..function import Function
+from ..shape_rules import check_index_range
 
 __all__ = ["BCE", "BCEWithLogits", "CrossEntropy", "MSE", "NLL"]
 
@@ -41,8 +43,8 @@ def reduce_loss(xp: Any, loss: Any, reduction: str, count: Any | None) -> tuple[
 class CrossEntropy(Function):
     """loss_n = -(1 - eps) W_n lp[n, y_n] - (eps / C) v_n sum_c w_c lp[n, c],  lp = log_softmax(s)
 
-    s: scores with classes on ``axis``; y_n = ``classes``; v_n = ``counted`` (1 for a target that
-    counts, 0 for an ignored one); w = ``class_weight`` (1 if None); W_n = v_n w_{y_n};
+    s: scores with classes on ``axis``; y_n = ``target``; v_n = 1 for a target that counts, 0 for
+    one equal to ``ignore_index``; w = ``class_weight`` (1 if None); W_n = v_n w_{y_n};
     eps = ``label_smoothing``. ``"mean"`` divides the sum over n by sum_n W_n (PyTorch's weighted
     mean). With lp = s - logsumexp(s) and d lp[n, c] / d s[n, k] = [c = k] - p[n, k] (p = softmax(s)):
 
@@ -51,43 +53,70 @@ class CrossEntropy(Function):
 
     g_n = dL/dloss_n (the upstream gradient, divided by sum_n W_n for "mean"). Without smoothing,
     dL/ds = g_n W_n (p - onehot(y_n)): the familiar softmax minus the target.
+
+    On the fast path (every target counts, no class weights: v_n = W_n = 1) the op skips the
+    products by v and W: ``counted`` and ``weight_of_target`` are None, standing for all ones.
     """
 
     name = "cross_entropy"
     from_logits = True
 
-    def forward(self, s, classes, counted, class_weight, axis, reduction, label_smoothing):
+    def forward(self, s, target, class_weight, axis, ignore_index, reduction, label_smoothing):
         xp = self.xp
-        weight_of_target = counted if class_weight is None else counted * take(xp, class_weight, classes)
-        picked = s[class_index(xp, classes, s.shape, axis)]  # s[n, y_n], shaped like the target
+        self.axis, self.label_smoothing, self.num_classes, self.dtype = axis, label_smoothing, s.shape[axis], s.dtype
+        indices = getattr(target, "_data", target)  # the target Tensor (its array, in a compiled replay)
+        classes, counted = self.targets(indices, ignore_index, s.shape)
+        weight_of_target = counted if class_weight is None else _times(counted, take(xp, class_weight, classes))
+        pick = class_index(xp, classes, s.shape, axis)  # x[pick] is x[n, y_n], shaped like the target
         exp_shifted = total = None
         if self.from_logits:
-            shift = xp.max(s, axis=axis, keepdims=True)  # exp never overflows
-            exp_shifted = xp.exp(s - shift)
+            # lp = s - logsumexp(s) = shifted - log(total), with shifted = s - max_c s (exp never overflows)
+            shifted = s - xp.max(s, axis=axis, keepdims=True)
+            exp_shifted = xp.exp(shifted)
             total = xp.sum(exp_shifted, axis=axis, keepdims=True)
-            log_normaliser = xp.log(total) + shift  # logsumexp(s), kept along the class axis
-            picked = picked - log_normaliser[(slice(None),) * axis + (0, ...)]  # lp[n, y_n]
-        loss = weight_of_target * picked
+            nll = xp.log(total[(slice(None),) * axis + (0, ...)]) - shifted[pick]  # -lp[n, y_n]
+        else:
+            nll = -s[pick]
+        loss = _times(weight_of_target, nll)
         if label_smoothing:
             loss = (1 - label_smoothing) * loss
-            lp = s - log_normaliser if self.from_logits else s
+            lp = shifted - xp.log(total) if self.from_logits else s
             weighted = lp if class_weight is None else lp * along_axis(xp, class_weight, s.ndim, axis)
-            loss = loss + (label_smoothing / s.shape[axis]) * counted * xp.sum(weighted, axis=axis)
-        count = xp.sum(weight_of_target) if reduction == "mean" else None  # sum_n W_n, the weighted count
-        out, self.scale = reduce_loss(xp, -loss, reduction, count)
-        self.axis, self.label_smoothing, self.num_classes, self.dtype = axis, label_smoothing, s.shape[axis], s.dtype
+            loss = loss - (label_smoothing / s.shape[axis]) * _times(counted, xp.sum(weighted, axis=axis))
+        count = None
+        if reduction == "mean":  # sum_n W_n, the weighted count
+            count = indices.size if weight_of_target is None else xp.sum(weight_of_target)
+        out, self.scale = reduce_loss(xp, loss, reduction, count)
         self.save_for_backward(classes, counted, weight_of_target, class_weight, exp_shifted, total)
         return out
+
+    def targets(self, indices, ignore_index, input_shape):
+        """(classes, counted): the target indices clipped into [0, C) (a safe index on every
+        backend), and v_n as floats, or None when every target counts (the fast path).
+
+        A target outside [0, C) that is not ``ignore_index`` raises an IndexError naming it. The
+        check costs one count: the targets that count are those the clip left alone (and that
+        differ from ``ignore_index``); only when some do not is each value looked at."""
+        xp, num_classes = self.xp, self.num_classes
+        classes = xp.minimum(xp.maximum(indices, 0), num_classes - 1)  # (xp.clip costs more)
+        counts = classes == indices
+        if 0 <= ignore_index < num_classes:  # an ignore_index that is a class (padding 0, say)
+            counts = counts & (indices != ignore_index)
+        if int(xp.count_nonzero(counts)) == counts.size:
+            return classes, None
+        why = f"the input {tuple(input_shape)} has {num_classes} classes (ignore_index={ignore_index})"
+        check_index_range(self.name, "target", indices, num_classes, why, backend_of(indices).to_numpy, ignore_index)
+        return classes, xp.astype(counts, self.dtype)
 
     def backward(self, grad):
         classes, counted, weight_of_target, class_weight, exp_shifted, total = self.saved
         xp, axis, eps = self.xp, self.axis, self.label_smoothing
         g = grad * self.scale  # g_n (a scalar for "mean" and "sum")
-        target_mass = along_class_axis((1 - eps) * g * weight_of_target, axis)  # (1 - eps) g_n W_n
+        target_mass = along_class_axis((1 - eps) * _times(weight_of_target, g), axis)  # (1 - eps) g_n W_n
         grad_lp = -target_mass * self.onehot(classes)  # dL/dlp: the term at the target class
         row_total = -target_mass  # sum_c dL/dlp[n, c]
         if eps:
-            share = along_class_axis((eps / self.num_classes) * g * counted, axis)  # (eps / C) g_n v_n
+            share = along_class_axis((eps / self.num_classes) * _times(counted, g), axis)  # (eps / C) g_n v_n
             if class_weight is None:
                 grad_lp, row_total = grad_lp - share, row_total - share * self.num_classes
             else:
@@ -114,9 +143,15 @@ class NLL(CrossEntropy):
     from_logits = False
 
 
+def _times(factor: Any, x: Any) -> Any:
+    """``factor * x``, where a factor of None stands for ones (v_n or W_n on the fast path)."""
+    return x if factor is None else factor * x
+
+
 def along_class_axis(per_target: Any, axis: int) -> Any:
-    """A per-target array (shaped like the target) with a class axis of size 1 inserted at ``axis``."""
-    return per_target[(slice(None),) * axis + (None, ...)]
+    """A per-target array (shaped like the target) with a class axis of size 1 inserted at ``axis``
+    (a 0-d factor, the scalar g of a reduced loss, broadcasts as it is)."""
+    return per_target[(slice(None),) * axis + (None, ...)] if per_target.ndim else per_target
 
 
 def class_index(xp: Any, classes: Any, shape: tuple, axis: int) -> tuple:
