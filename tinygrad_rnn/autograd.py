@@ -28,36 +28,16 @@ Example:
 
 from __future__ import annotations
 
-import gc
 from collections.abc import Iterator
-from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
 from . import anomaly as _anomaly
+from . import collector as _collector
 from . import modes as _modes
 from . import recording as _recording
 from .shape_rules import unbroadcast
 from .tensor import Tensor  # tensor.py imports this module at its end: see there
-
-
-@contextmanager
-def cycle_collector_paused() -> Iterator[None]:
-    """Pause Python's cycle collector while a long graph is recorded or backpropagated.
-
-    A recorded graph holds no reference cycles (a tensor points to its op, the op to its inputs,
-    never back), so reference counting frees it. But CPython's cycle collector still visits every
-    live object now and then, and a graph of T steps is many live objects: left running, the
-    collector makes each step slower as T grows. Other Python autodiff libraries slow down on long
-    sequences partly for this reason.
-    """
-    collecting = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if collecting:
-            gc.enable()
 
 
 class SparseGrad:
@@ -136,8 +116,10 @@ def backward(root: Any, grad: Any, retain_graph: bool = False, on_edge: Any = No
     recorder = backward_recorder.get()  # hook: bptt.record_backward (see backward_recorder)
     if recorder is not None and on_edge is None:
         on_edge = recorder(root, grad)
-    with cycle_collector_paused():
+    try:
         _backward(root, grad, retain_graph, on_edge)
+    finally:
+        _collector.backward_done()  # the cycle collector, paused while the graph was recorded, runs again
     if _recording.recorder is not None:  # tinygrad_rnn.compile: this backward is complete
         _recording.recorder.backward_done()
 

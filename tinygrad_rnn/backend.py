@@ -137,8 +137,8 @@ def _onehot(xp: Any, idx: Any, n: int, dtype: Any) -> Any:
 
 
 def numpy_namespace() -> types.ModuleType:
-    """NumPy as the engine's namespace: NumPy itself, except that ``sum``, ``max``, ``min`` and
-    ``astype`` call the ufunc's ``reduce`` (or the array's method) directly.
+    """NumPy as the engine's namespace: NumPy itself, except that ``sum``, ``max`` and ``min`` call
+    the ufunc's ``reduce`` directly, and ``astype`` and ``reshape`` the array's method.
 
     Why: ``np.sum`` and friends go through a Python wrapper that costs about a microsecond, more than
     the reduction of a few dozen numbers; a loss at every time step, and every bias gradient, makes
@@ -165,7 +165,10 @@ def numpy_namespace() -> types.ModuleType:
     def astype(x, dtype, /, *, copy=True):
         return x.astype(dtype, copy=copy)
 
-    namespace.sum, namespace.max, namespace.min, namespace.astype = sum, max, min, astype
+    def reshape(x, /, shape, *, copy=None):
+        return x.reshape(shape, copy=copy)
+
+    namespace.sum, namespace.max, namespace.min, namespace.astype, namespace.reshape = sum, max, min, astype, reshape
     return namespace
 
 

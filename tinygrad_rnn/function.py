@@ -51,6 +51,7 @@ from typing import Any
 
 from . import anomaly as _anomaly
 from . import backend as _backend
+from . import collector as _collector
 from . import modes as _modes
 from . import recording as _recording
 from .tensor import Tensor  # tensor.py imports this module at its end: see there
@@ -159,6 +160,8 @@ class Function:
             ctx.anomaly_checked, ctx.time_axis = True, modes.time_axis
             _anomaly.check("forward", ctx, (out,), inputs)
         result = Tensor._make(out, backend, ctx if requires_grad else None, modes.scope)
+        if requires_grad and result.id > _collector.resume_at:  # pauses the cycle collector: see collector.py
+            _collector.recorded(result.id)
         if _recording.recorder is not None:  # tinygrad_rnn.compile is capturing: record this op
             _recording.recorder.op(ctx, inputs, params, result)
         return result

@@ -57,7 +57,7 @@ def unbroadcast(grad: Any, shape: tuple, xp: Any) -> Any:
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if stretched:
         grad = xp.sum(grad, axis=stretched, keepdims=True)
-    return xp.reshape(grad, shape)
+    return grad if grad.shape == shape else xp.reshape(grad, shape)
 
 
 def normalize_axes(op: str, axis, ndim: int) -> tuple[int, ...]:

@@ -39,7 +39,7 @@ from typing import Any
 
 from .. import backend as _backend
 from .. import recording
-from ..autograd import cycle_collector_paused
+from ..collector import cycle_collector_paused
 from ..tensor import Tensor
 from .capture import CaptureError, Recorder
 from .guards import Reach, call_key, flatten
@@ -102,7 +102,7 @@ class Compiled:
             _backend.Backend.random = watched_draw
             recording.recorder = recorder
             try:
-                with cycle_collector_paused():  # the capture allocates many small objects: see autograd
+                with cycle_collector_paused():  # the capture allocates many small objects: see collector.py
                     result = self.fn(*args, **kwargs)
             finally:
                 recording.recorder = None

@@ -1,0 +1,81 @@
+"""The cycle collector is paused while a graph is recorded and backpropagated, and only then."""
+
+import gc
+
+import pytest
+
+import tinygrad_rnn as tg
+from tinygrad_rnn import collector
+
+
+@pytest.fixture(autouse=True)
+def collector_on():
+    """Every test starts with the collector on and no pause pending, and leaves it so."""
+    collector.backward_done()
+    gc.enable()
+    yield
+    collector.backward_done()
+    gc.enable()
+
+
+def test_recording_pauses_the_collector_and_backward_resumes_it():
+    w = tg.Tensor([1.0, 2.0], requires_grad=True)
+    assert gc.isenabled()
+    loss = (w * w).sum()
+    assert not gc.isenabled()
+    loss.backward()
+    assert gc.isenabled()
+    (w * 3).sum().backward()  # the next graph pauses it again, its backward resumes it
+    assert gc.isenabled()
+
+
+def test_ops_that_record_nothing_leave_the_collector_alone():
+    x = tg.Tensor([1.0, 2.0])  # requires no grad
+    (x * 2).sum()
+    with tg.no_grad():
+        w = tg.Tensor([1.0], requires_grad=True)
+        (w * 2).sum()
+    assert gc.isenabled()
+
+
+def test_a_collector_the_user_turned_off_stays_off():
+    gc.disable()
+    w = tg.Tensor([1.0], requires_grad=True)
+    (w * 2).sum().backward()
+    assert not gc.isenabled()
+
+
+def test_a_failing_backward_still_resumes_the_collector():
+    w = tg.Tensor([1.0], requires_grad=True)
+    loss = (w * 2).sum()
+    loss.backward()
+    with pytest.raises(RuntimeError, match="already"):
+        loss.backward()  # the graph was freed: an error, and the collector runs again
+    assert gc.isenabled()
+
+
+def test_a_pause_without_a_backward_is_bounded(monkeypatch):
+    """Code that raises between forward and backward (or evaluates without no_grad) never keeps the
+    collector off for more than PAUSE_LIMIT recorded ops; it stays on until the next backward."""
+    monkeypatch.setattr(collector, "PAUSE_LIMIT", 50)
+    w = tg.Tensor([1.0], requires_grad=True)
+    with pytest.raises(RuntimeError, match="user code"):
+        y = w * 2
+        raise RuntimeError("user code fails while a graph is being recorded")
+    assert not gc.isenabled()
+    for _ in range(60):
+        y = y * 1.0
+    assert gc.isenabled()  # the pause expired
+    for _ in range(200):
+        y = y * 1.0
+    assert gc.isenabled()  # and does not start again before a backward
+    y.sum().backward()
+    (w * 2).sum()
+    assert not gc.isenabled()  # after a backward, the next recording pauses again
+
+
+def test_the_with_block_restores_the_collector_even_on_error():
+    with pytest.raises(ValueError), collector.cycle_collector_paused():
+        assert not gc.isenabled()
+        raise ValueError
+    assert gc.isenabled()
