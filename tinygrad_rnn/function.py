@@ -99,12 +99,15 @@ class Function:
     #: The op's name in graphs and error messages; defaults to the lower-cased class name.
     name: str = ""
 
+    # What every recorded op has, in slots: most ops then need no attribute dictionary at all (one
+    # object fewer per recorded op); an op's own attributes (``self.input_shape = ...``) go in one.
+    __slots__ = ("inputs", "saved", "needs_input_grad", "xp", "scope", "freed", "__dict__")
     inputs: tuple  # the input Tensors (the node's parents in the graph)
     saved: tuple | None  # what forward kept for backward; None once backward has freed it
     needs_input_grad: tuple  # one bool per input
     xp: Any  # the Array API namespace of the inputs
     scope: str  # the scope path the op was recorded in
-    freed: bool = False  # True once a backward without retain_graph released ``saved``
+    freed: bool  # True once a backward without retain_graph released ``saved``
     anomaly_checked: bool = False  # recorded inside detect_anomaly(): backward checks it too
     time_axis: tuple[int, int] | None = None  # (axis, steps) for anomaly messages (anomaly.time_axis)
 
@@ -152,6 +155,7 @@ class Function:
         ctx.xp = backend.xp
         ctx.needs_input_grad = needs_input_grad
         ctx.scope = modes.scope
+        ctx.freed = False
         requires_grad = modes.grad_enabled and True in needs_input_grad
         if requires_grad:
             ctx.inputs = inputs
