@@ -159,7 +159,7 @@ class Function:
         requires_grad = modes.grad_enabled and True in needs_input_grad
         if requires_grad:
             ctx.inputs = inputs
-        out = ctx.forward(*arrays, **params)
+        out = ctx.forward(*arrays, **params) if params else ctx.forward(*arrays)
         if modes.anomaly:  # checked now, and its backward later, wherever backward is called
             ctx.anomaly_checked, ctx.time_axis = True, modes.time_axis
             _anomaly.check("forward", ctx, (out,), inputs)

@@ -55,16 +55,19 @@ class Tensor:
         "_data",
         "_backend",
         "requires_grad",
-        "grad",
         "_ctx",
         "id",
-        "name",
         "scope",
-        "_retains_grad",
-        "detached_from",
-        "_changed_at",  # set only by an in-place change of .data (see the data property)
+        "__dict__",  # the attributes below, once set: most tensors (an op's output) never set them
         "__weakref__",
     )
+    # Set on few tensors (leaves, named or detached ones): defaults here, so that making an op's
+    # output stores only what every tensor has (the slots above).
+    grad: Tensor | None = None
+    name: str | None = None
+    _retains_grad: bool = False
+    detached_from: tuple | None = None  # (id, scope) of the tensor a detach() cut this one from
+    _changed_at: int = -1  # set only by an in-place change of .data (see the data property)
     __array_priority__ = 1000  # make ``ndarray + Tensor`` call Tensor.__radd__
 
     def __init__(
@@ -92,7 +95,8 @@ class Tensor:
             if data.dtype != wanted:
                 data = backend.xp.astype(data, wanted)
         self._init(data, backend, None, _modes.current().scope)
-        self.name = name
+        if name is not None:
+            self.name = name
         if requires_grad:
             self.requires_grad_()
 
@@ -101,12 +105,8 @@ class Tensor:
         self._backend = backend
         self._ctx = ctx
         self.requires_grad = ctx is not None
-        self.grad = None
         self.id = next(_ids)
-        self.name = None
         self.scope = scope
-        self._retains_grad = False
-        self.detached_from = None
 
     @classmethod
     def _make(cls, data: Any, backend: Any, ctx: Any, scope: str | None = None) -> Tensor:
