@@ -79,3 +79,30 @@ def test_the_with_block_restores_the_collector_even_on_error():
         assert not gc.isenabled()
         raise ValueError
     assert gc.isenabled()
+
+
+def test_threads_that_train_at_once_leave_the_collector_on():
+    """The collector is one per process: a backward in one thread resumes it while another records
+    (which pauses it again at its next op). Whatever the interleaving, each thread's gradients are
+    right and the collector runs once every thread's backward is done."""
+    import threading
+
+    errors = []
+
+    def train(seed):
+        try:
+            w = tg.Tensor([float(seed)], requires_grad=True)
+            for _ in range(200):
+                w.grad = None
+                ((w * w).sum() * 0.5).backward()
+                assert w.grad.item() == float(seed)
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    workers = [threading.Thread(target=train, args=(seed,)) for seed in (1, 2, 3)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    assert not errors
+    assert gc.isenabled()
