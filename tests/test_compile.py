@@ -243,6 +243,32 @@ def test_outputs_are_fresh_never_overwritten_by_the_next_replay():
     assert first.grad_fn is None and not first.requires_grad
 
 
+def test_comparisons_and_argmax_are_replayed_never_stale():
+    """A comparison or an argmax inside a step is an op: each replay computes it from the new inputs
+    (greedy sampling, masks), with one capture, and gives what an eager call gives."""
+
+    @tg.compile
+    def greedy(x):
+        scores = x * 2
+        return scores.argmax(-1), scores.argmin(-1), tg.where(scores > 0.5, scores, 0.0), scores == 0.0
+
+    for values in ([0.0, 1.0, 0.2], [1.0, 0.0, 0.3], [0.1, 0.2, 3.0]):
+        x = tg.Tensor(np.array(values, np.float32))
+        got = [t.tolist() for t in greedy(x)]
+        scores = x * 2
+        want = [scores.argmax(-1), scores.argmin(-1), tg.where(scores > 0.5, scores, 0.0), scores == 0.0]
+        assert got == [t.tolist() for t in want]
+    assert greedy.captures == 1
+
+
+def test_comparisons_and_argmax_never_require_grad():
+    x = tg.Tensor([1.0, -2.0], requires_grad=True)
+    for result in (x > 0, x == x, x.argmax(), x.argmin(0)):
+        assert not result.requires_grad and result.grad_fn is None
+    (tg.where(x > 0, x, 0.0).sum()).backward()  # the mask is a constant of the graph
+    assert x.grad.tolist() == [1.0, 0.0]
+
+
 def test_a_frozen_branch_and_item_during_capture_fail_loudly():
     @tg.compile
     def branch(x):
@@ -251,7 +277,7 @@ def test_a_frozen_branch_and_item_during_capture_fail_loudly():
             return y
         return -y
 
-    with pytest.raises(CaptureError, match=r"comparison.*if y.sum\(\) > 0"):
+    with pytest.raises(CaptureError, match=r"bool\(\) \(an if on a tensor\).*if y.sum\(\) > 0"):
         branch(tg.Tensor([1.0]))
 
     @tg.compile

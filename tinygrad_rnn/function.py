@@ -98,6 +98,9 @@ class Function:
 
     #: The op's name in graphs and error messages; defaults to the lower-cased class name.
     name: str = ""
+    #: False for an op without a gradient (a comparison, argmax): its output never requires grad,
+    #: but it is an op all the same, so tinygrad_rnn.compile records and replays it.
+    differentiable: bool = True
 
     # What every recorded op has, in slots: most ops then need no attribute dictionary at all (one
     # object fewer per recorded op); an op's own attributes (``self.input_shape = ...``) go in one.
@@ -156,7 +159,7 @@ class Function:
         ctx.needs_input_grad = needs_input_grad
         ctx.scope = modes.scope
         ctx.freed = False
-        requires_grad = modes.grad_enabled and True in needs_input_grad
+        requires_grad = modes.grad_enabled and True in needs_input_grad and cls.differentiable
         if requires_grad:
             ctx.inputs = inputs
         out = ctx.forward(*arrays, **params) if params else ctx.forward(*arrays)

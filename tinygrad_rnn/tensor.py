@@ -18,7 +18,6 @@ from __future__ import annotations
 import itertools
 import math
 import numbers
-import operator
 from collections.abc import Sequence
 from typing import Any
 
@@ -398,41 +397,36 @@ class Tensor:
     clamp = clip
 
     # --- comparisons: not differentiable, return bool tensors -----------------------------
-    def _compare(self, other: Any, name: str) -> Tensor:
-        """``operator.<name>`` (eq, lt, ...) elementwise, after the device and dtype checks of every op."""
-        operands = (self, self._operand(other))
-        _ = [t.data for t in operands]  # a comparison is not an op: a read of .data that tinygrad_rnn.compile watches
-        a, b = operand_arrays(name, operands)  # an int compares with a float as a float
-        return Tensor._make(getattr(operator, name)(a, b), self._backend, None)
+    def _compare(self, other: Any, op: type) -> Tensor:
+        """The comparison op ``op`` (``ops.arithmetic.Eq``, ``Lt``, ...) of ``self`` and ``other``."""
+        return op.apply(self, self._operand(other))
 
     # Against something that is not numbers (a string, None, a module), a comparison returns
     # NotImplemented, as PyTorch's does: Python then makes ``t == "w"`` False, ``t != None``
     # True and ``t < "w"`` a TypeError, so dict keys and lists mixing tensors and names work.
     def __eq__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return self._compare(other, "eq") if _numeric(other) else NotImplemented
+        return self._compare(other, ops.arithmetic.Eq) if _numeric(other) else NotImplemented
 
     def __ne__(self, other: Any) -> Tensor:  # type: ignore[override]
-        return self._compare(other, "ne") if _numeric(other) else NotImplemented
+        return self._compare(other, ops.arithmetic.Ne) if _numeric(other) else NotImplemented
 
     def __lt__(self, other: Any) -> Tensor:
-        return self._compare(other, "lt") if _numeric(other) else NotImplemented
+        return self._compare(other, ops.arithmetic.Lt) if _numeric(other) else NotImplemented
 
     def __le__(self, other: Any) -> Tensor:
-        return self._compare(other, "le") if _numeric(other) else NotImplemented
+        return self._compare(other, ops.arithmetic.Le) if _numeric(other) else NotImplemented
 
     def __gt__(self, other: Any) -> Tensor:
-        return self._compare(other, "gt") if _numeric(other) else NotImplemented
+        return self._compare(other, ops.arithmetic.Gt) if _numeric(other) else NotImplemented
 
     def __ge__(self, other: Any) -> Tensor:
-        return self._compare(other, "ge") if _numeric(other) else NotImplemented
+        return self._compare(other, ops.arithmetic.Ge) if _numeric(other) else NotImplemented
 
     def argmax(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
-        ops.reduce.check_not_empty("argmax", self.shape, axis)
-        return Tensor._make(self.xp.argmax(self._data, axis=axis, keepdims=keepdims), self._backend, None)
+        return ops.reduce.ArgMax.apply(self, axis=axis, keepdims=keepdims)
 
     def argmin(self, axis: int | None = None, keepdims: bool = False) -> Tensor:
-        ops.reduce.check_not_empty("argmin", self.shape, axis)
-        return Tensor._make(self.xp.argmin(self._data, axis=axis, keepdims=keepdims), self._backend, None)
+        return ops.reduce.ArgMin.apply(self, axis=axis, keepdims=keepdims)
 
     # --- elementwise functions (of an int tensor: in float32, as in PyTorch, on every device) --
     def _floating(self) -> Tensor:
@@ -599,6 +593,5 @@ def _op_output(data: Any, ctx: Any) -> Any:
 # imports them at its end, once class Tensor exists, so function.py, autograd.py and ops/ import
 # Tensor at their top like any other name. (tinygrad_rnn/__init__.py imports this module first.)
 from . import autograd, ops  # noqa: E402
-from .function import operand_arrays  # noqa: E402
 
 _new = object.__new__

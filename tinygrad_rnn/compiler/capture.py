@@ -63,8 +63,7 @@ _ENGINE = {
 }
 _VIA_APPLY = {operand_arrays.__code__, _common_dtype.__code__}  # engine only when called by an op
 _READS = {"item": ".item()", "numpy": ".numpy()", "tolist": ".tolist()", "__bool__": "bool() (an if on a tensor)",
-          "__float__": "float()", "__int__": "int()", "__repr__": "repr() / print",
-          "_compare": "a comparison (x > 0, x == y: not an op yet)"}  # fmt: skip
+          "__float__": "float()", "__int__": "int()", "__repr__": "repr() / print"}  # fmt: skip
 
 
 def _allowed(frame: Any) -> bool:

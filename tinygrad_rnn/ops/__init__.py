@@ -1,8 +1,9 @@
-"""The library's differentiable ops, one family per file, each forward beside its backward.
+"""The library's ops, one family per file, each forward beside its backward.
 
-* ``arithmetic`` — ``+ - * / ** neg``, ``maximum``, ``minimum``, ``where``, ``clip``
+* ``arithmetic`` — ``+ - * / ** neg``, ``maximum``, ``minimum``, ``where``, ``clip``, and the
+  comparisons ``== != < <= > >=`` (ops without a gradient: ``differentiable = False``)
 * ``unary``      — ``exp log sqrt tanh sigmoid relu abs`` and dtype casts
-* ``reduce``     — ``sum max min logsumexp softmax log_softmax``
+* ``reduce``     — ``sum max min logsumexp softmax log_softmax``, and ``argmax argmin`` (no gradient)
 * ``shape``      — ``reshape permute expand getitem pad cat``
 * ``linalg``     — ``matmul``, ``linear``
 

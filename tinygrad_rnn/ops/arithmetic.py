@@ -12,6 +12,7 @@ Example:
 
 from __future__ import annotations
 
+import operator
 from typing import Any
 
 from ..backend import DEFAULT_FLOAT, dtype_name
@@ -149,12 +150,51 @@ class Minimum(Maximum):
         return a < b
 
 
+class Comparison(Binary):
+    """y = (a op b) elementwise, a bool array: ``==``, ``!=``, ``<``, ``<=``, ``>``, ``>=``.
+
+    Not differentiable (the output never requires grad), but an op, with every op's device and
+    dtype checks (an int compares with a float as a float), so tinygrad_rnn.compile replays it.
+    """
+
+    differentiable = False
+    compare: Any = None  # the operator function, set by each subclass
+
+    def compute(self, a, b):
+        return self.compare(a, b)
+
+
+class Eq(Comparison):
+    compare = operator.eq
+
+
+class Ne(Comparison):
+    compare = operator.ne
+
+
+class Lt(Comparison):
+    compare = operator.lt
+
+
+class Le(Comparison):
+    compare = operator.le
+
+
+class Gt(Comparison):
+    compare = operator.gt
+
+
+class Ge(Comparison):
+    compare = operator.ge
+
+
 class Where(Function):
     """y = a where condition else b;  dL/da = dL/dy where condition,  dL/db = dL/dy elsewhere"""
 
     def forward(self, a, b, condition):
         xp = self.xp
-        condition = xp.asarray(condition)
+        # a Tensor's array (the condition tensor eagerly; its array in a compiled replay), or an array
+        condition = xp.asarray(getattr(condition, "_data", condition))
         if condition.dtype != xp.bool:
             raise TypeError(f"where: the condition must be a bool array, got dtype {dtype_name(condition.dtype)}")
         broadcast_shape(self.name, condition.shape, a.shape, b.shape)
@@ -172,7 +212,6 @@ def where(condition: Tensor | Any, a: Tensor | Any, b: Tensor | Any) -> Tensor:
     if not isinstance(a, Tensor) and not isinstance(b, Tensor):  # two numbers: float32 (or int64) tensors
         device = condition.device if isinstance(condition, Tensor) else None
         a = Tensor(a, device=device)
-    condition = condition.data if isinstance(condition, Tensor) else condition
     if not isinstance(a, Tensor):
         a = b._operand(a)
     if not isinstance(b, Tensor):

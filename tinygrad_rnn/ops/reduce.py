@@ -18,6 +18,28 @@ def check_not_empty(op: str, shape: tuple, axis) -> None:
         raise ValueError(f"{op}: cannot take the {op} of an empty tensor of shape {tuple(shape)}{where}")
 
 
+class ArgMax(Function):
+    """y = the index of the largest entry along ``axis`` (of the flattened input if None).
+
+    Not differentiable (an index), but an op, so tinygrad_rnn.compile replays it (greedy sampling)."""
+
+    differentiable = False
+
+    def forward(self, x, axis, keepdims):
+        check_not_empty(self.name, tuple(x.shape), axis)
+        return self.reduce(x, axis=axis, keepdims=keepdims)
+
+    def reduce(self, x, axis, keepdims):
+        return self.xp.argmax(x, axis=axis, keepdims=keepdims)
+
+
+class ArgMin(ArgMax):
+    """y = the index of the smallest entry along ``axis`` (of the flattened input if None)."""
+
+    def reduce(self, x, axis, keepdims):
+        return self.xp.argmin(x, axis=axis, keepdims=keepdims)
+
+
 def degrees_of_freedom(op: str, count: int, correction: int) -> int:
     """N - correction, the divisor of var/std, refused when it is not positive (no variance to
     estimate: the unbiased variance of one number, or of none, is undefined)."""
