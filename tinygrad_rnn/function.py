@@ -19,6 +19,8 @@ One rule for what forward keeps for backward, by kind:
   key: the picture writes ``x[idx(3,)]``).
 
 An op that needs no arrays (``Reshape``, ``Pad``, ``Sum``) never calls ``save_for_backward``.
+An op without a gradient (a comparison, ``argmax``) sets ``differentiable = False`` and defines
+no backward: its output never requires grad, and it is still recorded by ``tinygrad_rnn.compile``.
 
 A gradient may have the output's broadcast shape: the engine sums it back to the input's shape
 in one place (:func:`tinygrad_rnn.shape_rules.unbroadcast`), so no op has to.
