@@ -301,5 +301,9 @@ def same_dtype(a: Any, b: Any) -> bool:
     return dtype_name(a.dtype) == dtype_name(b.dtype)
 
 
+_NUMPY_FLOATS = (np.dtype("float32"), np.dtype("float64"))
+
+
 def is_float(dtype: Any) -> bool:
-    return dtype_name(dtype) in FLOAT_DTYPES
+    # NumPy's (and CuPy's) own dtype objects answer without a name lookup: every elementwise op asks
+    return dtype is _NUMPY_FLOATS[0] or dtype is _NUMPY_FLOATS[1] or dtype_name(dtype) in FLOAT_DTYPES

@@ -182,6 +182,15 @@ class Function:
 _new = object.__new__
 
 
+def parameter_array(value: Any) -> Any:
+    """A forward parameter that may be a Tensor (an index, a class target, a mask): its array.
+
+    Eagerly an op receives the Tensor itself; a replay of :func:`tinygrad_rnn.compile` passes the
+    tensor's array (rebuilt from the tape's slot), which is returned as it is, like any non-Tensor.
+    """
+    return value._data if isinstance(value, Tensor) else value
+
+
 def _not_tensors(cls: type, inputs: tuple) -> TypeError:
     """The error for ``MyOp.apply(0.5)``: apply takes Tensors (its forward receives their arrays)."""
     given = ", ".join(type(x).__name__ for x in inputs) or "nothing"

@@ -30,7 +30,6 @@ from .tensor_data import check_numeric, from_python
 
 _ids = itertools.count()  # stable node ids: the same program numbers its nodes the same way
 Axis = int | tuple[int, ...] | None
-_FLOAT32, _FLOAT64 = np.dtype("float32"), np.dtype("float64")
 
 
 class Tensor:
@@ -430,10 +429,7 @@ class Tensor:
 
     # --- elementwise functions (of an int tensor: in float32, as in PyTorch, on every device) --
     def _floating(self) -> Tensor:
-        dtype = self._data.dtype
-        if dtype is _FLOAT32 or dtype is _FLOAT64:  # NumPy's own dtype objects: no name lookup needed
-            return self
-        return self if _backend.is_float(self.dtype) else self.to(_backend.DEFAULT_FLOAT)
+        return self if _backend.is_float(self._data.dtype) else self.to(_backend.DEFAULT_FLOAT)
 
     def exp(self) -> Tensor:
         return ops.unary.Exp.apply(self._floating())

@@ -347,8 +347,15 @@ def _class_loss(
         )
     if weight is not None:
         weight = _float_weight(name, "weight", weight, input, (num_classes,)).data
-    options = dict(class_weight=weight, axis=axis, ignore_index=ignore_index, reduction=reduction)
-    return op.apply(input, target=target, **options, label_smoothing=label_smoothing)
+    return op.apply(
+        input,
+        target=target,
+        class_weight=weight,
+        axis=axis,
+        ignore_index=ignore_index,
+        reduction=reduction,
+        label_smoothing=label_smoothing,
+    )
 
 
 def mse_loss(input: Tensor, target: Tensor | Any, reduction: str = "mean") -> Tensor:

@@ -24,7 +24,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..backend import backend_of
-from ..function import Function
+from ..function import Function, parameter_array
 from ..shape_rules import check_index_range
 
 __all__ = ["BCE", "BCEWithLogits", "CrossEntropy", "MSE", "NLL"]
@@ -64,7 +64,7 @@ class CrossEntropy(Function):
     def forward(self, s, target, class_weight, axis, ignore_index, reduction, label_smoothing):
         xp = self.xp
         self.axis, self.label_smoothing, self.num_classes, self.dtype = axis, label_smoothing, s.shape[axis], s.dtype
-        indices = getattr(target, "_data", target)  # the target Tensor (its array, in a compiled replay)
+        indices = parameter_array(target)
         classes, counted = self.targets(indices, ignore_index, s.shape)
         weight_of_target = counted if class_weight is None else _times(counted, take(xp, class_weight, classes))
         pick = class_index(xp, classes, s.shape, axis)  # x[pick] is x[n, y_n], shaped like the target
@@ -74,13 +74,14 @@ class CrossEntropy(Function):
             shifted = s - xp.max(s, axis=axis, keepdims=True)
             exp_shifted = xp.exp(shifted)
             total = xp.sum(exp_shifted, axis=axis, keepdims=True)
-            nll = xp.log(total[(slice(None),) * axis + (0, ...)]) - shifted[pick]  # -lp[n, y_n]
+            log_total = xp.log(total)  # kept along the class axis
+            nll = log_total[(slice(None),) * axis + (0, ...)] - shifted[pick]  # -lp[n, y_n]
         else:
             nll = -s[pick]
         loss = _times(weight_of_target, nll)
         if label_smoothing:
             loss = (1 - label_smoothing) * loss
-            lp = shifted - xp.log(total) if self.from_logits else s
+            lp = shifted - log_total if self.from_logits else s
             weighted = lp if class_weight is None else lp * along_axis(xp, class_weight, s.ndim, axis)
             loss = loss - (label_smoothing / s.shape[axis]) * _times(counted, xp.sum(weighted, axis=axis))
         count = None

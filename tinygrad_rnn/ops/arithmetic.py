@@ -16,7 +16,7 @@ import operator
 from typing import Any
 
 from ..backend import DEFAULT_FLOAT, dtype_name
-from ..function import Function
+from ..function import Function, parameter_array
 from ..shape_rules import broadcast_shape
 from ..tensor import Tensor
 
@@ -193,8 +193,7 @@ class Where(Function):
 
     def forward(self, a, b, condition):
         xp = self.xp
-        # a Tensor's array (the condition tensor eagerly; its array in a compiled replay), or an array
-        condition = xp.asarray(getattr(condition, "_data", condition))
+        condition = xp.asarray(parameter_array(condition))
         if condition.dtype != xp.bool:
             raise TypeError(f"where: the condition must be a bool array, got dtype {dtype_name(condition.dtype)}")
         broadcast_shape(self.name, condition.shape, a.shape, b.shape)

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 from .. import backend as _backend
 from ..autograd import SparseGrad
-from ..function import Function
+from ..function import Function, parameter_array
 from ..shape_rules import broadcast_shape, normalize_axis
 from ..tensor import Tensor
 
@@ -127,7 +127,7 @@ class GetItem(Function):
     def index_array(self, k, axis, shape):
         """An integer index as a backend array, checked against the axis it indexes."""
         xp = self.xp
-        k = k.data if hasattr(k, "_backend") else k
+        k = parameter_array(k)
         k = xp.asarray(k, dtype=xp.int64) if isinstance(k, list) and not k else xp.asarray(k)  # [] selects nothing
         if k.dtype == xp.bool:
             raise TypeError("getitem: boolean masks are not supported; use where(mask, x, 0)")
