@@ -3,20 +3,14 @@ implementation (hand-written NumPy BPTT, the composite and fused layers, PyTorch
 and gradients. Run that check here on small sizes, so the benchmark cannot drift into timing
 different maths. (Nothing is timed in the tests.)"""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 
-BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_train_step.py"
+from tests.file_modules import load_file
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_train_step", BENCH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file("benchmarks/bench_train_step.py")
 
 
 @pytest.mark.parametrize("kind", ["rnn", "lstm"])

@@ -438,13 +438,9 @@ def test_a_step_reaching_an_earlier_graph_fails_loudly():
 
 def test_the_benchmark_runs_in_quick_mode(capsys):
     """benchmarks/bench_compile.py checks every implementation against numpy before timing it."""
-    import importlib.util
-    from pathlib import Path
+    from tests.file_modules import load_file
 
-    path = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_compile.py"
-    spec = importlib.util.spec_from_file_location("bench_compile", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_file("benchmarks/bench_compile.py")
     bench.main(["--quick"])
     out = capsys.readouterr().out
     rows = [line for line in out.splitlines() if line.startswith("| rnn") or line.startswith("| lstm")]

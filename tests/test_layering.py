@@ -1,10 +1,10 @@
 """The package's structure: the core imports and runs without graphviz, and imports point one way."""
 
-import importlib.util
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
+
+from tests.file_modules import load_file
 
 WITHOUT_GRAPHVIZ = textwrap.dedent(
     """
@@ -50,11 +50,7 @@ def test_core_and_nn_run_without_graphviz():
 
 
 def load_import_graph():
-    path = Path(__file__).resolve().parent.parent / "tools" / "import_graph.py"
-    spec = importlib.util.spec_from_file_location("import_graph", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file("tools/import_graph.py")
 
 
 def test_imports_point_one_way():

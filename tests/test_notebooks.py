@@ -8,7 +8,6 @@ for the documentation site (tests/test_site.py), so the site does not run them a
 from __future__ import annotations
 
 import doctest
-import importlib.util
 import subprocess
 import sys
 import time
@@ -16,14 +15,14 @@ from pathlib import Path
 
 import pytest
 
+from tests.file_modules import load_file
+
 pytest.importorskip("nbclient")
 pytest.importorskip("jupytext")
 pytest.importorskip("ipykernel")
 
 ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("course", ROOT / "notebooks" / "course.py")
-course = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(course)
+course = load_file("notebooks/course.py")
 
 LESSON_LIMIT_S = 60  # per lesson, whole notebook (they take a few seconds each on a quiet machine)
 IDS = [lesson.stem for lesson in course.LESSONS]

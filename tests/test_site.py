@@ -9,7 +9,6 @@ The browser tests skip only where no chromium is installed (.ci/run installs it)
 from __future__ import annotations
 
 import base64
-import importlib.util
 import re
 import shutil
 import subprocess
@@ -18,13 +17,13 @@ from pathlib import Path
 
 import pytest
 
+from tests.file_modules import load_file
+
 pytest.importorskip("mkdocs_jupyter")
 pytest.importorskip("nbclient")
 
 ROOT = Path(__file__).resolve().parent.parent
-spec = importlib.util.spec_from_file_location("course", ROOT / "notebooks" / "course.py")
-course = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(course)
+course = load_file("notebooks/course.py")
 
 
 @pytest.fixture(scope="module")
