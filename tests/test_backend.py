@@ -97,3 +97,29 @@ def test_cuda_without_cupy_or_gpu_is_a_clear_device_error():
         assert "cuda" in str(error) and ("pip install" in str(error) or "no GPU" in str(error))
     else:
         pytest.skip("a GPU is usable here: nothing to refuse")
+
+
+@pytest.mark.parametrize(
+    "shape_a, shape_b",
+    [
+        ((3, 4), (4, 2)),
+        ((1, 8), (8, 8)),
+        ((4,), (4, 2)),
+        ((3, 4), (4,)),
+        ((4,), (4,)),
+        ((2, 3, 4), (4, 5)),
+        ((5, 4), (2, 4, 3)),
+    ],
+)
+@pytest.mark.parametrize("dtype", ["float32", "float64", "int64"])
+def test_numpy_namespace_matmul_is_numpys_matmul(shape_a, shape_b, dtype):
+    """The engine's matmul takes np.dot for two matrices (cheaper to call): the same numbers,
+    dtype and shape as np.matmul in every case, transposed (non-contiguous) operands included."""
+    from tinygrad_rnn.backend import numpy_namespace
+
+    xp, rng = numpy_namespace(), np.random.default_rng(0)
+    a = rng.integers(-3, 4, shape_a).astype(dtype)
+    b = rng.integers(-3, 4, shape_b[::-1]).astype(dtype).T  # a transposed view: not C-contiguous
+    got, want = xp.matmul(a, b), np.matmul(a, b)
+    assert got.shape == want.shape and got.dtype == want.dtype
+    np.testing.assert_array_equal(got, want)

@@ -138,16 +138,21 @@ def _onehot(xp: Any, idx: Any, n: int, dtype: Any) -> Any:
 
 def numpy_namespace() -> types.ModuleType:
     """NumPy as the engine's namespace: NumPy itself, except that ``sum``, ``max`` and ``min`` call
-    the ufunc's ``reduce`` directly, and ``astype`` and ``reshape`` the array's method.
+    the ufunc's ``reduce`` directly, ``astype`` and ``reshape`` the array's method, and ``matmul``
+    of two matrices is ``np.dot``.
 
     Why: ``np.sum`` and friends go through a Python wrapper that costs about a microsecond, more than
     the reduction of a few dozen numbers; a loss at every time step, and every bias gradient, makes
-    such reductions. Results are NumPy's own (the same dtypes, NumPy scalars for full reductions).
+    such reductions. ``np.matmul`` costs about 0.9 µs before it multiplies anything, ``np.dot`` of two
+    2-D arrays (the same product) about 0.5 µs, and an RNN step makes three matmuls forward and six
+    backward. Results are NumPy's own (the same dtypes, NumPy scalars for full reductions).
 
     Example:
         >>> xp = numpy_namespace()
         >>> xp.sum(np.ones((2, 3)), axis=1).tolist(), xp.exp is np.exp
         ([3.0, 3.0], True)
+        >>> xp.matmul(np.eye(2), np.ones((2, 3))).shape, xp.matmul(np.ones(2), np.ones(2)).shape
+        ((2, 3), ())
     """
     namespace = types.ModuleType("numpy", "NumPy, with direct reductions (tinygrad_rnn.backend.numpy_namespace)")
     namespace.__dict__.update({k: v for k, v in vars(np).items() if not k.startswith("__")})
@@ -168,7 +173,12 @@ def numpy_namespace() -> types.ModuleType:
     def reshape(x, /, shape, *, copy=None):
         return x.reshape(shape, copy=copy)
 
+    def matmul(x1, x2, /):
+        # for two matrices np.dot is matmul; every other case (a vector, a batch) is np.matmul's
+        return np.dot(x1, x2) if x1.ndim == 2 and x2.ndim == 2 else np.matmul(x1, x2)
+
     namespace.sum, namespace.max, namespace.min, namespace.astype, namespace.reshape = sum, max, min, astype, reshape
+    namespace.matmul = matmul
     return namespace
 
 

@@ -63,6 +63,10 @@ def unbroadcast(grad: Any, shape: tuple, xp: Any) -> Any:
 def normalize_axes(op: str, axis, ndim: int) -> tuple[int, ...]:
     """``axis`` (None, an int or a tuple) as a tuple of non-negative axes, with a clear error
     when one is out of range or repeated."""
+    if axis is None:  # every axis (``x.sum()``): nothing to check
+        return tuple(range(ndim))
+    if type(axis) is int and 0 <= axis < ndim:  # one axis in range (``x.sum(1)``): already normal
+        return (axis,)
     axes = tuple(range(ndim)) if axis is None else (axis,) if isinstance(axis, int) else tuple(axis)
     for a in axes:
         if not -ndim <= a < max(ndim, 1):

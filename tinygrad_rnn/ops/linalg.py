@@ -21,7 +21,7 @@ class MatMul(Function):
     def forward(self, a, b):
         self.save_for_backward(a, b)
         try:
-            return a @ b
+            return self.xp.matmul(a, b)
         except (ValueError, TypeError):  # the array library refused: say which op and which shapes
             pass
         if a.ndim == 0 or b.ndim == 0:
@@ -47,11 +47,11 @@ class MatMul(Function):
         need_a, need_b = self.needs_input_grad
         grad_a = grad_b = None
         if need_a:
-            grad_a = grad @ b2.mT
+            grad_a = xp.matmul(grad, b2.mT)
             if a.ndim == 1:
                 grad_a = grad_a[..., 0, :]
         if need_b:
-            grad_b = a2.mT @ grad
+            grad_b = xp.matmul(a2.mT, grad)
             if b.ndim == 1:
                 grad_b = grad_b[..., 0]
         return grad_a, grad_b
@@ -78,7 +78,7 @@ class Linear(Function):
         rows = _as_rows(self.xp, x)  # every leading axis is a batch axis: one 2-D matmul
         self.save_for_backward(rows, weight)
         self.input_shape = x.shape
-        y = rows @ weight.mT
+        y = self.xp.matmul(rows, weight.mT)
         if x.ndim != 2:
             y = self.xp.reshape(y, (*x.shape[:-1], weight.shape[0]))
         if bias is not None:
@@ -94,9 +94,9 @@ class Linear(Function):
         grad_rows = _as_rows(xp, grad)
         grad_x = None
         if need_x:
-            grad_x = grad_rows @ weight
+            grad_x = xp.matmul(grad_rows, weight)
             grad_x = grad_x if len(self.input_shape) == 2 else xp.reshape(grad_x, self.input_shape)
-        grad_w = grad_rows.mT @ rows if need_w else None
+        grad_w = xp.matmul(grad_rows.mT, rows) if need_w else None
         grad_b = grad if need_b and need_b[0] else None  # dL/dy: the engine sums it to b's shape
         return grad_x, grad_w, grad_b
 
