@@ -110,7 +110,7 @@ def backward_call(root_key: int, seed: int, nodes: list, grad_slots: list, defer
             if key in pending:  # every term of this weight is in: one matmul over the steps
                 lefts, rights = pending.pop(key)
                 weight, xp = deferred[key]
-                term = xp.concat(lefts[::-1]).mT @ xp.concat(rights[::-1])
+                term = xp.matmul(xp.concat(lefts[::-1]).mT, xp.concat(rights[::-1]))
                 accumulate(grads, owned, weight, term, xp)
             g = grads.pop(key)
             if store is not None:

@@ -78,7 +78,7 @@ class FusedRecurrence(Function):
             states[steps if reverse else 0, :, _block(k, size)] = part
         caches: list = [None] * steps
         for t in reversed(range(steps)) if reverse else range(steps):
-            h_proj = state[0] @ weight_hh.mT  # h W_hh^T + b_hh: all gates of the step in one matmul
+            h_proj = xp.matmul(state[0], weight_hh.mT)  # h W_hh^T + b_hh: all gates of the step in one matmul
             if bias_hh is not None:
                 h_proj += bias_hh
             new, caches[t] = equations.step(projections[t, ...], h_proj, state)
@@ -120,7 +120,7 @@ class FusedRecurrence(Function):
                 d_h_proj_all[t, ...] = d_h_proj
             # dL/d(state before step t): through h_proj, along the cell's direct paths (the GRU's z * dh'
             # to h, the LSTM's f * dc' to c; None where there is none), and from outside (the row read)
-            d_h = d_h_proj @ weight_hh
+            d_h = xp.matmul(d_h_proj, weight_hh)
             if direct[0] is not None:
                 d_h += direct[0]
             d_state = tuple(d + outside for d, outside in zip((d_h, *direct[1:]), parts(grad[t + read, ...])))
@@ -129,7 +129,7 @@ class FusedRecurrence(Function):
         d_h_proj_all = d_x_proj_all if d_h_proj_all is None else d_h_proj_all
         stacked = xp.reshape(d_h_proj_all, (steps * batch, rows))
         h_read = states[read : steps + read, :, :size]  # the h each step read, in time order
-        grad_weight = stacked.mT @ xp.reshape(h_read, (steps * batch, size))  # sum_t dz_t^T h_{t-1}
+        grad_weight = xp.matmul(stacked.mT, xp.reshape(h_read, (steps * batch, size)))  # sum_t dz_t^T h_{t-1}
         grad_bias = (xp.sum(stacked, axis=0),) if self.has_bias else ()
         return (d_x_proj_all, grad_weight, *grad_bias, *d_state)
 
