@@ -434,6 +434,10 @@ def test_gradcheck_wants_float64_and_something_to_check():
         (lambda: tg.nn.GRU(3, 4, num_layers=0), ValueError, "GRU: num_layers must be an int >= 1, got 0"),
         (lambda: tg.nn.GRU(3, 4, dropout=1.0), ValueError, "GRU: dropout must be a probability in [0, 1), got 1.0"),
         (lambda: tg.nn.Dropout("a"), TypeError, "Dropout: p must be a number, got 'a' (str)"),
+        (lambda: tg.nn.RNNCell(2.5, 4), TypeError, "RNNCell: input_size must be an int, got 2.5 (float)"),
+        (lambda: tg.nn.LSTMCell("3", 4), TypeError, "LSTMCell: input_size must be an int, got '3' (str)"),
+        (lambda: tg.nn.GRUCell(3, True), TypeError, "GRUCell: hidden_size must be an int, got True (bool)"),
+        (lambda: tg.nn.GRUCell(3, 0), ValueError, "GRUCell: hidden_size must be an int >= 1, got 0"),
     ],
 )
 def test_bad_sizes_name_the_function_the_argument_and_the_value(make, error, message):

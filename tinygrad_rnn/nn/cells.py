@@ -47,6 +47,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .. import arguments
 from .. import backend as _backend
 from ..creation import zeros
 from ..ops import linear
@@ -269,10 +270,9 @@ class RNNCellBase(Module):
         dtype: Any = None,
     ):
         super().__init__()
-        if input_size < 1 or hidden_size < 1:
-            raise ValueError(
-                f"{type(self).__name__}: input_size and hidden_size must be positive, got {input_size}, {hidden_size}"
-            )
+        name = type(self).__name__
+        input_size = arguments.size(name, "input_size", input_size, minimum=1)
+        hidden_size = arguments.size(name, "hidden_size", hidden_size, minimum=1)
         self.input_size, self.hidden_size, self.bias = input_size, hidden_size, bias
         self.recurrence = recurrence
         rows, bound = recurrence.gates * hidden_size, 1.0 / math.sqrt(hidden_size)
