@@ -40,6 +40,19 @@ def test_op_level_gate_slices_are_named_by_their_gate(tmp_path, kind, gates):
         assert any(text.startswith(f"{gate} = getitem") for text in drawn), gate
 
 
+def test_gates_cut_from_a_joint_slice_are_named_through_it():
+    """A GRU step written with one sigmoid over the r and z blocks together: the joint slice reads
+    "r, z", and r and z, cut from it, are still named (the slice is followed back to the G*H block)."""
+    from tinygrad_rnn.viz.gates import gate_names
+
+    a = tg.Tensor(np.ones((1, 6), dtype=np.float32), requires_grad=True)  # 3 gates of H = 2
+    with tg.scope("gru"), tg.scope("t=0"):
+        joint = a[..., :4]
+        s = joint.sigmoid()
+        r, z, n = s[..., :2], s[..., 2:], a[..., 4:]
+    assert [gate_names(t) for t in (joint, r, z, n)] == ["r, z", "r", "z", "n"]
+
+
 def test_a_slice_that_is_no_gate_block_keeps_its_plain_label():
     w = tg.Tensor(np.ones((1, 8), dtype=np.float32), requires_grad=True)
     with tg.scope("lstm"), tg.scope("t=0"):

@@ -5,11 +5,12 @@ order ``i, f, g, o`` for the LSTM and ``r, z, n`` for the GRU) and then slices t
 along the last axis. At op level those slices would be drawn as ``getitem [3:6]``; this module
 says which gate each one is, so the box reads ``f = getitem [3:6]``.
 
-It follows the slice back through any further last-axis slices and shape-keeping ops (the GRU
-takes ``sigmoid(a[..., :2H])`` for ``r, z`` together, then ``r`` and ``z`` from that) to the
-tensor the blocks were cut from, whose width is G*H for G gates, and names the blocks the slice
-covers. Nothing depends on the exact slice text or on how
-a cell writes its equations, only on the block layout and the cell kind in the scope.
+It follows the slice back through any further last-axis slices and shape-keeping ops (a cell
+written as ``s = sigmoid(a[..., :2H])``, then ``r, z = s[..., :H], s[..., H:]``, has ``r`` and
+``z`` cut from a slice) to the tensor the blocks were cut from, whose width is G*H for G gates,
+and names the blocks the slice covers (``"r, z"`` for a slice of two). Nothing depends on the
+exact slice text or on how a cell writes its equations, only on the block layout and the cell
+kind in the scope.
 
 Example:
     >>> import tinygrad_rnn as tg
