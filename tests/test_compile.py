@@ -489,3 +489,68 @@ def test_a_compiled_method():
     x = tg.randn(3, 2)
     np.testing.assert_allclose(a.predict(x).numpy(), a.linear(x).tanh().numpy(), rtol=1e-6)
     np.testing.assert_allclose(b.predict(x).numpy(), b.linear(x).tanh().numpy(), rtol=1e-6)  # b's weights
+
+
+def test_a_step_that_never_replays_warns_once_saying_why():
+    """Setting w.grad = None inside the step is not a zero_grad the tape repeats, so the .grad guard
+    fails at every call: each call captures again. It stays correct, but it warns (once) with the
+    reason and the remedy, where it used to recapture silently forever."""
+    import warnings
+
+    w = tg.Tensor([[0.5, -0.25]], requires_grad=True)
+    opt = tg.optim.SGD([w], lr=0.1)
+
+    def by_hand(x):
+        w.grad = None
+        loss = (x @ w).tanh().sum()
+        loss.backward()
+        return loss
+
+    def with_zero_grad(x):
+        opt.zero_grad()
+        loss = (x @ w).tanh().sum()
+        loss.backward()
+        return loss
+
+    x = tg.Tensor([[1.0], [2.0]])
+    want = by_hand(x).item()
+    compiled = tg.compile(by_hand, cache_size=3)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        losses = [compiled(x).item() for _ in range(10)]
+    assert losses == [want] * 10 and compiled.captures == 10 and compiled.replays == 0
+    never = [str(c.message) for c in caught if "never replayed" in str(c.message)]
+    assert len(never) == 1 and "captured again on each of its last 4 calls" in never[0]
+    assert "zero_grad()" in never[0] and ".grad changed between None and a tensor" in never[0]
+    assert caught[0].filename == __file__  # points at the caller's line
+
+    fixed = tg.compile(with_zero_grad, cache_size=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert [fixed(x).item() for _ in range(10)] == [want] * 10
+    assert fixed.captures == 1 and fixed.replays == 9
+
+
+def test_a_python_value_changing_at_every_call_warns_that_nothing_replays():
+    """A module attribute (an epoch counter) the step reads, new at every call: the module guard
+    captures again each time, and after more captures in a row than the cache holds it warns."""
+    import warnings
+
+    class Counter(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.epoch = 0
+
+        def forward(self, x):
+            return x * self.epoch
+
+    model = Counter()
+    compiled = tg.compile(lambda x: model(x))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for epoch in range(12):
+            model.epoch = epoch
+            assert compiled(tg.Tensor([1.0])).tolist() == [float(epoch)]
+    assert compiled.replays == 0
+    never = [str(c.message) for c in caught if "never replayed" in str(c.message)]
+    assert len(never) == 1 and "an attribute of module" in never[0] and "tensor argument" in never[0]

@@ -8,8 +8,10 @@ the generic backward, the optimizer's update), and from the next call on replays
 the same calls on new arrays, nothing else (see :mod:`.tape`).
 
 Guards (:mod:`.guards`) decide when a tape may be replayed; a change captures again (up to
-``cache_size`` tapes are kept). What a tape cannot repeat fails loudly during the capture
-(:mod:`.capture`), or, with ``fallback=True``, makes that call signature run eagerly from then on.
+``cache_size`` tapes are kept). A step captured again on more consecutive calls than the cache
+holds never replays (something it depends on changes at every call): it warns, once, saying why.
+What a tape cannot repeat fails loudly during the capture (:mod:`.capture`), or, with
+``fallback=True``, makes that call signature run eagerly from then on.
 
 Example:
     >>> import tinygrad_rnn as tg
@@ -67,6 +69,8 @@ class Compiled:
         self._last: Tape | None = None
         self.captures = self.replays = 0
         self.last_miss: str | None = None
+        self._captures_in_a_row = 0  # since the last replay: more than the cache holds means none ever replays
+        self._warned_never_replays = False
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         if recording.recorder is not None:  # inside another capture: run eagerly, it records us
@@ -82,6 +86,7 @@ class Compiled:
                 reason = guards.failure(tensors)
                 if reason is None:
                     self.replays += 1
+                    self._captures_in_a_row = 0
                     self._last = tape
                     return tape.replay(tensors)
             self.last_miss = reason
@@ -116,6 +121,16 @@ class Compiled:
                 return result
             tape, guards = recorder.tape(result)
         self.captures += 1
+        self._captures_in_a_row += 1
+        if self._captures_in_a_row > self.cache_size and not self._warned_never_replays:
+            self._warned_never_replays = True
+            warnings.warn(
+                f"compile: {self.__name__} was captured again on each of its last {self._captures_in_a_row} "
+                f"calls and never replayed, so it runs slower than eagerly (last reason: {self.last_miss}). "
+                "Something the guards watch changes at every call: pass a changing Python value as a tensor "
+                "argument, and clear gradients with zero_grad() rather than by setting .grad",
+                stacklevel=3,
+            )
         self._tapes.setdefault(key, []).insert(0, (tape, guards))
         self._tapes.move_to_end(key)
         while sum(len(entries) for entries in self._tapes.values()) > self.cache_size:

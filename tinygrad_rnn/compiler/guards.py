@@ -177,7 +177,10 @@ class Guards:
             if data.shape != shape or data.dtype != dtype or tensor.requires_grad != requires_grad:
                 return f"a tensor read by the step changed: now {tuple(data.shape)} {data.dtype}, was {shape} {dtype}"
             if grad_is_none is not None and (tensor.grad is None) != grad_is_none:
-                return "a parameter's .grad changed between None and a tensor (the step adds to it)"
+                return (
+                    "a parameter's .grad changed between None and a tensor (the step adds to it; a step that "
+                    "sets w.grad = None itself should call zero_grad() instead, which the tape repeats)"
+                )
         for name, module, state in self.modules:
             if module_state(module) != state:
                 return f"an attribute of module {name or type(module).__name__} changed (training, dropout, ...)"
