@@ -158,3 +158,55 @@ def test_a_new_thread_starts_from_the_defaults_and_blocks_restore_exactly():
     with pytest.raises(ValueError), tg.scope("s"):
         raise ValueError("restored even when the block raises")
     assert tg.current_scope() == ""
+
+
+def test_two_threads_replaying_one_compiled_step_each_get_their_own_gradient():
+    """A replay refreshes the recorded ops' saved arrays in forward for its backward: two threads
+    replaying one tape at once mixed them (silently wrong gradients). Thread A pauses between its
+    forward and its backward while thread B is let run a whole replay: with the tape's lock B waits
+    (A's pause times out, A finishes, then B runs); without it B overwrote A's saved arrays."""
+    w = Tensor(np.linspace(-1.0, 1.0, 12).reshape(3, 4))  # a constant: each thread's x is its own
+    in_a, pause_armed, b_done = threading.Event(), threading.Event(), threading.Event()
+
+    class PauseInA(tg.Function):
+        """y = x; in thread A, once armed: stop here (forward done, backward not begun) for a while."""
+
+        def forward(self, x):
+            if pause_armed.is_set() and threading.current_thread().name == "A":
+                pause_armed.clear()
+                in_a.set()
+                b_done.wait(0.3)  # B cannot finish while A holds the tape: this times out
+            return x * 1.0
+
+        def backward(self, grad):
+            return (grad,)
+
+    def input_gradient(x):
+        loss = PauseInA.apply(((x @ w).tanh() ** 2).sum())
+        loss.backward()
+        return x.grad
+
+    step = tg.compile(input_gradient)
+    xs = {name: np.random.default_rng(seed).standard_normal((2, 3)) for name, seed in (("A", 1), ("B", 2))}
+    want = {name: input_gradient(Tensor(x, requires_grad=True)).numpy() for name, x in xs.items()}
+    step(Tensor(xs["A"], requires_grad=True))  # capture
+    got = {}
+
+    def thread_a():
+        pause_armed.set()
+        got["A"] = step(Tensor(xs["A"], requires_grad=True)).numpy()
+
+    def thread_b():
+        wait(in_a)
+        got["B"] = step(Tensor(xs["B"], requires_grad=True)).numpy()
+        b_done.set()
+
+    threads = [threading.Thread(target=thread_a, name="A"), threading.Thread(target=thread_b, name="B")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIMEOUT)
+        assert not thread.is_alive(), "a thread hung"
+    assert step.captures == 1 and step.replays == 2
+    for name in ("A", "B"):
+        np.testing.assert_allclose(got[name], want[name], rtol=1e-12, atol=1e-12)

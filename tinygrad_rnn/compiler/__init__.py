@@ -160,12 +160,13 @@ class Compiled:
         are the replay's, and are kept, so a backward can run over it (``retain_graph`` style).
         """
         tape = self.tape
-        tape.show_graph()
-        if tape.last_values is not None:
-            for slot, tensor in tape.graph.items():
-                tensor.data = tape.last_values[slot]
-                if tensor._ctx is not None:
-                    tensor._ctx.freed = False
+        with tape.running:  # not halfway through another thread's replay
+            tape.show_graph()
+            if tape.last_values is not None:
+                for slot, tensor in tape.graph.items():
+                    tensor.data = tape.last_values[slot]
+                    if tensor._ctx is not None:
+                        tensor._ctx.freed = False
         return rebuild(tape.outputs, lambda slot: tape.graph.get(slot[1]))
 
 

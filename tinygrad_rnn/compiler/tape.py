@@ -22,6 +22,7 @@ searched (only the returned tensors, and each parameter's new ``.grad``, are new
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -187,6 +188,9 @@ class Tape:
         self.last_values: list | None = None
         self.deferred_needs: list = []  # (ctx, needs_input_grad as recorded, as the replay runs it)
         self.shows_graph = False  # graph() put the recorded needs_input_grad back
+        # Replays share the recorded ops (each forward refreshes its op's saved arrays for the backward
+        # that follows): two threads replaying at once would mix their arrays. They take turns.
+        self.running = threading.Lock()
 
     def show_graph(self) -> None:
         """Give the recorded ops their own ``needs_input_grad`` back (a graph picture's backward needs
@@ -197,6 +201,10 @@ class Tape:
 
     def replay(self, args: list) -> Any:
         """Run the program on the argument tensors ``args`` (flattened); the step's return value."""
+        with self.running:
+            return self._replay(args)
+
+    def _replay(self, args: list) -> Any:
         if self.shows_graph:
             for ctx, _, replayed in self.deferred_needs:
                 ctx.needs_input_grad = replayed
