@@ -340,3 +340,44 @@ def test_python_floats_with_a_dtype_are_rounded_once_to_that_dtype():
     model = tg.nn.Linear(1, 1).double()
     model.load_state_dict({"weight": [[1.8]], "bias": [0.0]})
     assert model.weight.tolist() == [[1.8]]
+
+
+def test_numpy_functions_on_a_tensor_give_its_values_or_refuse_never_an_object_array():
+    """np.asarray(t) was an object array of 0-d Tensors (NumPy iterated the tensor), and np.exp(t)
+    an object array of Tensors: now the values (as t.numpy()), and a TypeError for a ufunc."""
+    t = Tensor([1.0, 2.0], requires_grad=True)
+    values = np.asarray(t)
+    assert values.dtype == np.float32 and values.tolist() == [1.0, 2.0]
+    assert np.asarray([Tensor(1.0), Tensor(2.0)]).dtype == np.float32  # a list of losses, say
+    assert np.asarray(t, dtype=np.float64).dtype == np.float64
+    copied = np.array(t, copy=True)
+    copied[0] = 5.0
+    assert t.tolist() == [1.0, 2.0]
+    with pytest.raises(TypeError, match="does not support ufuncs"):
+        np.exp(t)
+    # an array on the left of an operator still defers to the tensor: recorded, differentiable
+    y = np.ones(2, dtype=np.float32) * 3 + t
+    assert isinstance(y, Tensor) and y.op == "add"
+    (y * y).sum().backward()
+    assert t.grad.tolist() == [8.0, 10.0]
+    with pytest.raises(TypeError, match="cannot mix float32 and float64"):
+        np.ones(2) + t  # a float64 array never upcasts a float32 tensor silently
+
+
+def test_matplotlib_plots_a_tensor_by_its_values():
+    matplotlib = pytest.importorskip("matplotlib")
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots()
+    (line,) = axes.plot(Tensor([0.5, 0.25, 0.125]))
+    assert np.asarray(line.get_ydata()).tolist() == [0.5, 0.25, 0.125]
+    plt.close(figure)
+
+
+def test_np_asarray_of_an_intermediate_inside_a_compiled_step_fails_loudly():
+    from tinygrad_rnn.compiler import CaptureError
+
+    step = tg.compile(lambda x: x * float(np.asarray(x * 2).sum()))
+    with pytest.raises(CaptureError, match="numpy"):
+        step(Tensor([1.0, 2.0]))

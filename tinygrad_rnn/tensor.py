@@ -66,7 +66,10 @@ class Tensor:
     _retains_grad: bool = False
     detached_from: tuple | None = None  # (id, scope) of the tensor a detach() cut this one from
     _changed_at: int = -1  # set only by an in-place change of .data (see the data property)
-    __array_priority__ = 1000  # make ``ndarray + Tensor`` call Tensor.__radd__
+    # NumPy's functions on a tensor: ``ndarray + t`` defers to Tensor.__radd__ (recorded, differentiable);
+    # a ufunc called on it (``np.exp(t)``) is a TypeError (use ``t.exp()``), never an object array of
+    # tensors; ``np.asarray(t)`` (matplotlib, pandas, ...) gives its values, see __array__.
+    __array_ufunc__ = None
 
     def __init__(
         self,
@@ -205,6 +208,20 @@ class Tensor:
 
     def tolist(self) -> Any:
         return self.numpy().tolist()
+
+    def __array__(self, dtype: Any = None, copy: bool | None = None) -> np.ndarray:
+        """``np.asarray(t)``, ``plt.plot(t)``: the values as a NumPy array, as :meth:`numpy` gives them
+        (not part of the graph: gradients do not flow back through NumPy).
+
+        Example:
+            >>> import numpy as np
+            >>> np.asarray(Tensor([1.0, 2.0])) * 2
+            array([2., 4.], dtype=float32)
+        """
+        array = self.numpy()
+        if dtype is not None:
+            array = array.astype(dtype, copy=False)
+        return array.copy() if copy else array
 
     def __repr__(self) -> str:
         body = np.array2string(self.numpy(), separator=", ", prefix="Tensor(", threshold=20)
