@@ -609,6 +609,13 @@ SPECS: list[OpSpec] = [
         with_params(one_shape(min_dims=1, min_side=2), lambda s: reduction_params(s, allow_empty=False)),
         torch=_torch_var,
     ),
+    OpSpec(
+        "std",
+        lambda x, axis=None, keepdims=False: x.std(axis=axis, keepdims=keepdims),
+        lambda x, axis=None, keepdims=False: np.std(x, axis=axis, keepdims=keepdims, ddof=1),
+        with_params(one_shape(min_dims=1, min_side=2), lambda s: reduction_params(s, allow_empty=False)),
+        torch=lambda x, axis=None, keepdims=False: _torch().std(x, dim=axis, keepdim=keepdims, correction=1),
+    ),
     _reduction("logsumexp", _np_logsumexp, _torch_reduce("logsumexp")),
     _softmax_like("softmax", _np_softmax),
     _softmax_like("log_softmax", lambda x, axis: np.log(_np_softmax(x, axis))),

@@ -133,6 +133,29 @@ def test_other_axis_and_size_mistakes(device, call, message):
         call(ones(2, 3, device=device))
 
 
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda x: x.sum(axis=True), "sum: axis must be None, an int or a tuple of ints, got True (bool)"),
+        (lambda x: x.mean(axis=1.0), "sum: axis must be None, an int or a tuple of ints, got 1.0 (float)"),
+        (lambda x: x.max(axis=(0, False)), "max: axis must be None, an int or a tuple of ints, got (0, False)"),
+        (lambda x: x.softmax(True), "softmax: axis must be an int, got True (bool)"),
+        (lambda x: x.log_softmax("1"), "logsoftmax: axis must be an int, got '1' (str)"),
+    ],
+)
+def test_an_axis_that_is_not_an_int_is_a_type_error(device, call, message):
+    """A bool axis summed axis 1 silently (True is an int to Python); a float one was a bare
+    "'float' object is not iterable"."""
+    with pytest.raises(TypeError, match=re.escape(message)):
+        call(ones(2, 3, device=device))
+
+
+def test_numpy_integer_axes_work_like_ints(device):
+    x = tg.Tensor(np.arange(6.0, dtype=np.float32).reshape(2, 3), device=device)
+    assert x.mean(axis=np.int64(1)).tolist() == x.mean(axis=1).tolist()
+    assert x.softmax(np.int32(0)).tolist() == x.softmax(0).tolist()
+
+
 @pytest.mark.parametrize("axes", [(0, 0), (0, 2), (1,), (0, 1, 2)])
 def test_permute_with_a_wrong_axis_order(device, axes):
     with pytest.raises(

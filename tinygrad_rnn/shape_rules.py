@@ -22,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 
@@ -67,7 +68,9 @@ def normalize_axes(op: str, axis, ndim: int) -> tuple[int, ...]:
         return tuple(range(ndim))
     if type(axis) is int and 0 <= axis < ndim:  # one axis in range (``x.sum(1)``): already normal
         return (axis,)
-    axes = tuple(range(ndim)) if axis is None else (axis,) if isinstance(axis, int) else tuple(axis)
+    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis) if isinstance(axis, (tuple, list)) else None
+    if axes is None or not all(_is_index(a) for a in axes):
+        raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r} ({type(axis).__name__})")
     for a in axes:
         if not -ndim <= a < max(ndim, 1):
             raise IndexError(f"{op}: axis {a} is out of range for a tensor with {ndim} dimensions")
@@ -80,16 +83,23 @@ def normalize_axes(op: str, axis, ndim: int) -> tuple[int, ...]:
 def normalize_axis(op: str, axis: int, ndim: int) -> int:
     """One axis in [-ndim, ndim) as a non-negative int, with a clear error when out of range
     (never wrapped around silently)."""
+    if not _is_index(axis):
+        raise TypeError(f"{op}: axis must be an int, got {axis!r} ({type(axis).__name__})")
     if not -ndim <= axis < ndim:
         raise IndexError(f"{op}: axis {axis} is out of range for {ndim} axes (use -{ndim} to {ndim - 1})")
     return axis % ndim
+
+
+def _is_index(value: Any) -> bool:
+    """An int (NumPy's too), not a bool: ``x.sum(axis=True)`` summed axis 1 silently."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def reduced_count(shape: tuple, axis: int | tuple[int, ...] | None) -> int:
     """How many elements a reduction over ``axis`` combines into each result."""
     if axis is None:
         return math.prod(shape)
-    axes = (axis,) if isinstance(axis, int) else axis
+    axes = (axis,) if isinstance(axis, numbers.Integral) else axis
     return math.prod(shape[a] for a in axes)
 
 

@@ -491,6 +491,15 @@ class Tensor:
             "var", reduced_count(self.shape, axis), correction
         )
 
+    def std(self, axis: Axis = None, keepdims: bool = False, correction: int = 1) -> Tensor:
+        """Standard deviation, sqrt(var); ``correction=1`` as in PyTorch.
+
+        Example:
+            >>> round(Tensor([1.0, 2.0, 3.0, 4.0]).std().item(), 4)   # sqrt(5/3)
+            1.291
+        """
+        return self.var(axis, keepdims, correction).sqrt()
+
     def logsumexp(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         return ops.reduce.LogSumExp.apply(self._floating(), axis=axis, keepdims=keepdims)
 
