@@ -554,3 +554,73 @@ def test_a_python_value_changing_at_every_call_warns_that_nothing_replays():
     assert compiled.replays == 0
     never = [str(c.message) for c in caught if "never replayed" in str(c.message)]
     assert len(never) == 1 and "an attribute of module" in never[0] and "tensor argument" in never[0]
+
+
+# --- tensors and modules the step reaches by name: another object there must never be stale ------
+REBOUND = tg.Tensor([2.0])
+
+
+def test_a_global_tensor_rebound_between_calls_is_captured_again():
+    global REBOUND
+    step = tg.compile(lambda x: x * REBOUND)
+    assert step(tg.Tensor([1.0])).item() == 2.0
+    REBOUND = tg.Tensor([10.0])  # the tape read the old tensor: replaying it was a stale 2.0
+    try:
+        assert step(tg.Tensor([1.0])).item() == 10.0
+        assert step.captures == 2 and "another tensor" in step.last_miss and "REBOUND" in step.last_miss
+        assert step(tg.Tensor([3.0])).item() == 30.0 and step.replays == 1
+    finally:
+        REBOUND = tg.Tensor([2.0])
+
+
+def test_a_closure_tensor_rebound_between_calls_is_captured_again():
+    weight = tg.Tensor([2.0])
+    step = tg.compile(lambda x: x * weight)
+    assert step(tg.Tensor([1.0])).item() == 2.0
+    weight = tg.Tensor([10.0])  # noqa: F841 - read by the lambda through its closure cell
+    assert step(tg.Tensor([1.0])).item() == 10.0 and step.captures == 2
+
+
+def test_an_entry_of_a_dict_of_weights_replaced_between_calls_is_captured_again():
+    """The lectures' hand-written loop keeps its weights in a dict: re-initialising one entry (a
+    notebook cell W["W_hh"] = tg.randn(...)) between calls was silently ignored by the replay."""
+    W = {"w": tg.Tensor([2.0], requires_grad=True), "scale": 1.0}
+    step = tg.compile(lambda x: (x * W["w"] * W["scale"]).sum())
+    assert step(tg.Tensor([1.0])).item() == 2.0
+    W["w"] = tg.Tensor([10.0], requires_grad=True)
+    assert step(tg.Tensor([1.0])).item() == 10.0 and step.captures == 2
+    W["scale"] = 3.0  # a number in the dict is guarded too
+    assert step(tg.Tensor([1.0])).item() == 30.0 and step.captures == 3
+    assert "W['scale']" in step.last_miss
+
+
+def test_a_parameter_or_submodule_replaced_by_another_object_is_captured_again():
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.head = nn.Linear(1, 1)
+
+        def forward(self, x):
+            return self.head(x)
+
+    tg.manual_seed(0)
+    model = Model()
+    step = tg.compile(lambda x: model(x))
+    x = tg.Tensor([[1.0]])
+    step(x)
+    model.head.weight = nn.Parameter(tg.Tensor([[100.0]]))
+    assert step(x).item() == pytest.approx(model(x).item(), abs=1e-6) and step.captures == 2
+    assert "replaced by another object" in step.last_miss
+    model.head = nn.Linear(1, 1)  # a new submodule
+    assert step(x).item() == pytest.approx(model(x).item(), abs=1e-6) and step.captures == 3
+
+
+def test_a_module_passed_as_an_argument_is_guarded_like_one_reached_by_name():
+    """step(model, x): the module's training flag was not among the guards, so model.eval() kept
+    replaying the training tape (dropout still applied)."""
+    dropout = nn.Dropout(0.5)
+    step = tg.compile(lambda module, x: module(x))
+    tg.manual_seed(0)
+    step(dropout, tg.ones(8))
+    dropout.eval()
+    assert step(dropout, tg.ones(8)).tolist() == [1.0] * 8 and step.captures == 2

@@ -82,21 +82,23 @@ class Compiled:
         entries = self._tapes.get(key)
         if entries is not None:
             self._tapes.move_to_end(key)
-            for tape, guards in entries:
+            reasons = []
+            for tape, guards in entries:  # the most recently captured first
                 reason = guards.failure(tensors)
                 if reason is None:
                     self.replays += 1
                     self._captures_in_a_row = 0
                     self._last = tape
                     return tape.replay(tensors)
-            self.last_miss = reason
+                reasons.append(reason)
+            self.last_miss = reasons[0]  # what changed since the latest capture
         elif self._tapes:
             self.last_miss = "a new call signature (argument shapes, dtypes, devices, requires_grad, values)"
         return self._capture(key, tensors, args, kwargs)
 
     def _capture(self, key: Any, tensors: list, args: tuple, kwargs: dict) -> Any:
         with _capturing:
-            reach = Reach(self.fn, (args, kwargs))
+            reach = Reach(self.fn, args, kwargs)
             recorder = Recorder(tensors, reach, self.fallback)
             draw = _backend.Backend.random
 

@@ -9,9 +9,11 @@ Two layers, checked at every call:
   ``requires_grad`` (and, where the step's result depends on it, whether ``.grad`` is None) of
   every tensor the step read that existed before it (parameters, buffers); the ``training`` flag
   and the other plain Python attributes (a dropout probability, ...) of every module the function
-  can reach; the plain Python values (numbers, strings, booleans) it can read from its closure and
-  from the globals it names (and those of the functions it calls by name); and the contents of
-  integer arguments the step read as Python data (class indices read by ``cross_entropy``).
+  can reach, and which object each of its parameters, buffers and submodules is; the plain Python
+  values (numbers, strings, booleans) and the tensors (by identity) it can read from its closure
+  and from the globals it names (and those of the functions it calls by name), entries of lists,
+  tuples and dicts there included; and the contents of integer arguments the step read as Python
+  data.
 
 Example:
     >>> import tinygrad_rnn as tg
@@ -90,13 +92,14 @@ class Reach:
     globals it names, its ``self`` (a bound method), the functions it calls by name (not the
     library's own), and its arguments."""
 
-    def __init__(self, fn: Callable, args: Any):
+    def __init__(self, fn: Callable, args: tuple, kwargs: dict):
         self.values: list[tuple[str, Callable[[], Any], Any]] = []  # (where, read it again, value)
         self.modules: dict[int, tuple[str, Module]] = {}
         self.optimizers: list = []
         self._seen: set[int] = set()
         self._visit_function(fn, depth=0)
-        self._visit_value("argument", args, depth=1)
+        for value in (*args, *kwargs.values()):  # a module passed in (step(model, x)): its guards too
+            self._visit_value("argument", value, depth=1)
 
     def _visit_function(self, fn: Any, depth: int) -> None:
         if id(fn) in self._seen or depth > 3:
@@ -128,14 +131,19 @@ class Reach:
         if isinstance(value, SCALARS) or (isinstance(value, tuple) and all(isinstance(v, SCALARS) for v in value)):
             if read is not None:
                 self.values.append((where, read, value))
+        elif isinstance(value, Tensor):
+            if read is not None:  # the tape reads this very tensor: a name bound to another one must be seen
+                self.values.append((where, read, value))
         elif isinstance(value, Module):
-            for name, module in value.named_modules(prefix=where if where not in ("argument", "self") else ""):
+            prefix = "" if where.startswith(("argument", "self")) else where
+            for name, module in value.named_modules(prefix=prefix):
                 self.modules.setdefault(id(module), (name, module))
         elif isinstance(value, Optimizer):
             self.optimizers.append(value)
         elif isinstance(value, (list, tuple, dict)) and depth <= 1:
-            for item in value.values() if isinstance(value, dict) else value:
-                self._visit_value(where, item, depth + 1)
+            for key, item in value.items() if isinstance(value, dict) else enumerate(value):
+                reader = None if read is None else _item_reader(read, key)  # W["W_hh"] = new tensor: seen
+                self._visit_value(f"{where}[{key!r}]", item, depth + 1, reader)
         elif isinstance(value, (types.FunctionType, types.MethodType)) and not _is_library(value):
             self._visit_function(value, depth + 1)
 
@@ -155,9 +163,45 @@ class Reach:
         return found
 
 
+def _item_reader(read: Callable[[], Any], key: Any) -> Callable[[], Any]:
+    """Reads ``container[key]`` afresh, the container itself read again by ``read`` (a rebound name)."""
+
+    def read_item() -> Any:
+        try:
+            return read()[key]
+        except (KeyError, IndexError, TypeError):
+            return _MISSING
+
+    return read_item
+
+
+class Same:
+    """Equal to a ``Same`` of the very same object only (tensors compare elementwise, not by ``==``)."""
+
+    __slots__ = ("obj",)
+
+    def __init__(self, obj: Any):
+        self.obj = obj
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is Same and other.obj is self.obj
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 def module_state(module: Module) -> dict[str, Any]:
-    """A module's plain Python attributes (``training``, ``dropout``, ``batch_first``, ...)."""
-    return {key: value for key, value in vars(module).items() if isinstance(value, SCALARS)}
+    """A module's plain Python attributes (``training``, ``dropout``, ``batch_first``, ...), and which
+    tensor or module each of its parameters, buffers, submodules and tensor attributes is (by
+    identity: ``layer.weight = Parameter(...)`` is another tensor, which the tape does not read)."""
+    state: dict[str, Any] = {}
+    for key, value in vars(module).items():
+        if isinstance(value, SCALARS):
+            state[key] = value
+        elif isinstance(value, (Tensor, Module)):
+            state[key] = Same(value)
+        elif key in ("_parameters", "_buffers", "_modules"):
+            state.update({f"{key}.{name}": Same(item) for name, item in value.items()})
+    return state
 
 
 class Guards:
@@ -183,10 +227,17 @@ class Guards:
                 )
         for name, module, state in self.modules:
             if module_state(module) != state:
-                return f"an attribute of module {name or type(module).__name__} changed (training, dropout, ...)"
+                return (
+                    f"an attribute of module {name or type(module).__name__} changed (training, dropout, ..., "
+                    "or a parameter, buffer or submodule replaced by another object)"
+                )
         for where, read, value in self.values:
             now = read()
-            if now is not value and now != value:
+            if now is value:
+                continue
+            if isinstance(value, Tensor) or isinstance(now, Tensor):
+                return f"{where!r} is another tensor now (the tape reads the one it was captured with)"
+            if now != value:
                 return f"the Python value {where!r} changed from {value!r} to {now!r}"
         for position, expected in self.arg_values.items():
             data = args[position].data
