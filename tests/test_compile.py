@@ -624,3 +624,49 @@ def test_a_module_passed_as_an_argument_is_guarded_like_one_reached_by_name():
     step(dropout, tg.ones(8))
     dropout.eval()
     assert step(dropout, tg.ones(8)).tolist() == [1.0] * 8 and step.captures == 2
+
+
+def test_a_parameter_group_added_to_the_optimizer_is_cleared_and_updated():
+    """add_param_group between calls: the replay cleared and updated only the old group's
+    parameters, so the new one never moved (and its gradient piled up)."""
+    w = tg.Tensor([1.0], requires_grad=True)
+    v = tg.Tensor([1.0], requires_grad=True)
+    opt = tg.optim.SGD([w], lr=0.1)
+
+    def step(x):
+        opt.zero_grad()
+        loss = (x * w * v).sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    compiled = tg.compile(step)
+    compiled(tg.Tensor([1.0]))
+    opt.add_param_group({"params": [v], "lr": 0.5})
+    w_before, v_before = w.item(), v.item()
+    compiled(tg.Tensor([1.0]))
+    assert v.item() == pytest.approx(v_before - 0.5 * w_before) and "add_param_group" in compiled.last_miss
+    assert w.item() == pytest.approx(w_before - 0.1 * v_before)
+
+
+def test_a_module_or_optimizer_rebound_to_a_new_object_is_captured_again():
+    tg.manual_seed(0)
+    model = nn.Linear(1, 1)
+    opt = tg.optim.SGD(model.parameters(), lr=0.1)
+
+    def step(x):
+        opt.zero_grad()
+        loss = model(x).sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    compiled = tg.compile(step)
+    x = tg.Tensor([[1.0]])
+    compiled(x)
+    model = nn.Linear(1, 1)  # a fresh model and its optimizer, as a notebook cell re-run makes them
+    opt = tg.optim.SGD(model.parameters(), lr=1.0)
+    weight = model.weight.item()
+    compiled(x)
+    assert model.weight.item() == pytest.approx(weight - 1.0)  # the new model, by the new optimizer
+    assert compiled.captures == 2 and "another object" in compiled.last_miss

@@ -142,6 +142,7 @@ class Recorder:
         self.watched: list = []
         self.touched: dict[int, tuple] = {}  # id(leaf) -> (leaf, how the step first used its .grad, grad was None)
         self.value_guards: dict[int, Any] = {}
+        self.optimizers: dict[int, Optimizer] = {id(opt): opt for opt in reach.optimizers}
         self.backward_pending: Any = None
         self.error: CaptureError | None = None
         self.deferred_needs: list = []  # (ctx, its needs_input_grad, the tape's, without the weight)
@@ -345,6 +346,7 @@ class Recorder:
                         f"{self.label(entries[-1][2])}, its grad; {hyper} read at each replay)"
                     )
         self.program.append(_tape.step_call(optimizer, entries))
+        self.optimizers.setdefault(id(optimizer), optimizer)  # guarded: its parameter groups as they are now
 
     def clear_grad(self, param: Tensor, set_to_none: bool) -> None:
         if not self.mine():
@@ -439,7 +441,7 @@ class Recorder:
         tape = _tape.Tape(template, self.live, self.arg_slots, self.program, lines, outputs, self.graph)
         tape.deferred_needs = self.deferred_needs
         tape.show_graph()  # until the first replay the recorded graph is as the eager step left it
-        return tape, Guards(self.reach, leaves, self.value_guards)
+        return tape, Guards(self.reach, leaves, self.value_guards, list(self.optimizers.values()))
 
 
 def _holds_tensor(value: Any) -> bool:

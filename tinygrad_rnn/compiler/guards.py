@@ -135,10 +135,14 @@ class Reach:
             if read is not None:  # the tape reads this very tensor: a name bound to another one must be seen
                 self.values.append((where, read, value))
         elif isinstance(value, Module):
+            if read is not None:  # model = Model() between calls: another module, other parameters
+                self.values.append((where, read, value))
             prefix = "" if where.startswith(("argument", "self")) else where
             for name, module in value.named_modules(prefix=prefix):
                 self.modules.setdefault(id(module), (name, module))
         elif isinstance(value, Optimizer):
+            if read is not None:  # opt = Adam(...) between calls: another update rule and state
+                self.values.append((where, read, value))
             self.optimizers.append(value)
         elif isinstance(value, (list, tuple, dict)) and depth <= 1:
             for key, item in value.items() if isinstance(value, dict) else enumerate(value):
@@ -161,6 +165,11 @@ class Reach:
         found += [t for _, module in self.modules.values() for t in module.buffers(recurse=False)]
         found += [p for opt in self.optimizers for group in opt.param_groups for p in group["params"]]
         return found
+
+
+def _plain(value: Any) -> bool:
+    """A Python value guarded by equality (a number, a string, a tuple of them); else by identity."""
+    return isinstance(value, SCALARS) or (isinstance(value, tuple) and all(isinstance(v, SCALARS) for v in value))
 
 
 def _item_reader(read: Callable[[], Any], key: Any) -> Callable[[], Any]:
@@ -189,6 +198,12 @@ class Same:
     __hash__ = None  # type: ignore[assignment]
 
 
+def optimizer_params(optimizer: Any) -> list:
+    """Which tensors each parameter group of ``optimizer`` holds (by identity: add_param_group, a
+    group's params replaced): the tape clears and updates exactly those it was captured with."""
+    return [tuple(Same(param) for param in group["params"]) for group in optimizer.param_groups]
+
+
 def module_state(module: Module) -> dict[str, Any]:
     """A module's plain Python attributes (``training``, ``dropout``, ``batch_first``, ...), and which
     tensor or module each of its parameters, buffers, submodules and tensor attributes is (by
@@ -207,15 +222,19 @@ def module_state(module: Module) -> dict[str, Any]:
 class Guards:
     """A tape's guards (see the module docstring); :meth:`failure` names the first one that fails."""
 
-    def __init__(self, reach: Reach, leaves: list, value_guards: dict):
+    def __init__(self, reach: Reach, leaves: list, value_guards: dict, optimizers: list):
         self.values = reach.values
         self.modules = [(name, module, module_state(module)) for name, module in reach.modules.values()]
+        self.optimizers = [(optimizer, optimizer_params(optimizer)) for optimizer in optimizers]
         # (tensor, shape, dtype, requires_grad, grad_is_none or None when the step does not depend on it)
         self.leaves = leaves
         self.arg_values = value_guards  # position of an integer argument -> its contents at capture
 
     def failure(self, args: list) -> str | None:
         """None if the tape may be replayed for the argument tensors ``args``, else why not."""
+        for optimizer, params in self.optimizers:
+            if optimizer_params(optimizer) != params:
+                return f"the parameters of optimizer {type(optimizer).__name__} changed (add_param_group, ...)"
         for tensor, shape, dtype, requires_grad, grad_is_none in self.leaves:
             data = tensor.data
             if data.shape != shape or data.dtype != dtype or tensor.requires_grad != requires_grad:
@@ -235,8 +254,9 @@ class Guards:
             now = read()
             if now is value:
                 continue
-            if isinstance(value, Tensor) or isinstance(now, Tensor):
-                return f"{where!r} is another tensor now (the tape reads the one it was captured with)"
+            if not _plain(value) or not _plain(now):
+                kind = "tensor" if isinstance(value, Tensor) else "object"
+                return f"{where!r} is another {kind} now (the tape uses the one it was captured with)"
             if now != value:
                 return f"the Python value {where!r} changed from {value!r} to {now!r}"
         for position, expected in self.arg_values.items():
