@@ -1,6 +1,8 @@
 """tinygrad_rnn.compile: a replayed step computes what the eager step computes, guards capture
 again when they must, and what a tape cannot repeat fails loudly (TinyJit's footguns, one test each)."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -670,3 +672,53 @@ def test_a_module_or_optimizer_rebound_to_a_new_object_is_captured_again():
     compiled(x)
     assert model.weight.item() == pytest.approx(weight - 1.0)  # the new model, by the new optimizer
     assert compiled.captures == 2 and "another object" in compiled.last_miss
+
+
+@dataclasses.dataclass
+class Config:
+    scale: float = 2.0
+
+
+def test_an_attribute_of_a_config_object_changed_between_calls_is_captured_again():
+    """A number read from a config object (a dataclass of hyperparameters) was frozen into the tape."""
+    config = Config()
+    step = tg.compile(lambda x: x * config.scale)
+    assert step(tg.Tensor([1.0])).item() == 2.0
+    config.scale = 5.0
+    assert step(tg.Tensor([1.0])).item() == 5.0 and "config.scale" in step.last_miss
+
+
+def test_a_compiled_method_guards_what_it_reads_from_self():
+    """@tg.compile on a method: self arrives as an argument, whose attributes were not guarded at
+    all (a changed temperature and self.model.eval() both replayed the old tape)."""
+
+    class Trainer:
+        def __init__(self):
+            tg.manual_seed(0)
+            self.model = nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5))
+            self.opt = tg.optim.SGD(self.model.parameters(), lr=0.1)
+            self.temperature = 1.0
+
+        @tg.compile
+        def step(self, x):
+            self.opt.zero_grad()
+            loss = (self.model(x) / self.temperature).sum()
+            loss.backward()
+            self.opt.step()
+            return loss
+
+    def eager(trainer, x):
+        return Trainer.step.fn(trainer, x)
+
+    compiled, reference, x = Trainer(), Trainer(), tg.ones(3, 2)
+    for change in (None, "temperature", "eval"):
+        if change == "temperature":
+            compiled.temperature = reference.temperature = 2.0
+        elif change == "eval":
+            compiled.model.eval()
+            reference.model.eval()
+        tg.manual_seed(1)
+        got = compiled.step(x).item()
+        tg.manual_seed(1)
+        assert got == pytest.approx(eager(reference, x).item(), rel=1e-6), change
+    assert Trainer.step.captures == 3

@@ -9,11 +9,12 @@ Two layers, checked at every call:
   ``requires_grad`` (and, where the step's result depends on it, whether ``.grad`` is None) of
   every tensor the step read that existed before it (parameters, buffers); the ``training`` flag
   and the other plain Python attributes (a dropout probability, ...) of every module the function
-  can reach, and which object each of its parameters, buffers and submodules is; the plain Python
-  values (numbers, strings, booleans) and the tensors (by identity) it can read from its closure
-  and from the globals it names (and those of the functions it calls by name), entries of lists,
-  tuples and dicts there included; and the contents of integer arguments the step read as Python
-  data.
+  can reach, and which object each of its parameters, buffers and submodules is; the parameter
+  groups of its optimizers; the plain Python values (numbers, strings, booleans), and the tensors,
+  modules and optimizers (by identity), it can read from its closure and from the globals it names
+  (and those of the functions it calls by name), entries of lists, tuples and dicts there and
+  attributes of objects of the user's own classes (a config, a compiled method's ``self``)
+  included; and the contents of integer arguments the step read as Python data.
 
 Example:
     >>> import tinygrad_rnn as tg
@@ -24,6 +25,8 @@ Example:
 
 from __future__ import annotations
 
+import sys
+import sysconfig
 import types
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -137,8 +140,7 @@ class Reach:
         elif isinstance(value, Module):
             if read is not None:  # model = Model() between calls: another module, other parameters
                 self.values.append((where, read, value))
-            prefix = "" if where.startswith(("argument", "self")) else where
-            for name, module in value.named_modules(prefix=prefix):
+            for name, module in value.named_modules(prefix=_dotted(where)):
                 self.modules.setdefault(id(module), (name, module))
         elif isinstance(value, Optimizer):
             if read is not None:  # opt = Adam(...) between calls: another update rule and state
@@ -150,6 +152,10 @@ class Reach:
                 self._visit_value(f"{where}[{key!r}]", item, depth + 1, reader)
         elif isinstance(value, (types.FunctionType, types.MethodType)) and not _is_library(value):
             self._visit_function(value, depth + 1)
+        elif depth <= 1 and _user_object(value):  # a config, a trainer's self: its attributes, like a dict's entries
+            source = read if read is not None else (lambda value=value: value)
+            for name, item in list(vars(value).items()):
+                self._visit_value(f"{where}.{name}", item, depth + 1, _attribute_reader(source, name))
 
     def parameter_names(self) -> dict[int, str]:
         """id(tensor) -> its dotted name in the modules reached (for the tape's dump)."""
@@ -165,6 +171,42 @@ class Reach:
         found += [t for _, module in self.modules.values() for t in module.buffers(recurse=False)]
         found += [p for opt in self.optimizers for group in opt.param_groups for p in group["params"]]
         return found
+
+
+_NOT_USER_CODE = tuple({sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")})
+
+
+def _dotted(where: str) -> str:
+    """The prefix of the dump's names for a module reached at ``where``: ``"self.model"`` gives
+    ``"model"``; the step's ``self`` or an argument itself gives ``""``."""
+    for root in ("self", "argument"):
+        if where == root:
+            return ""
+        if where.startswith(root + "."):
+            return where[len(root) + 1 :]
+    return where
+
+
+def _user_object(value: Any) -> bool:
+    """An instance of a class of the user's own code (a script, a notebook, the user's package; not
+    the standard library's, an installed package's, nor this library's): a config object, a
+    trainer whose method is compiled. Its attributes are read by the step like a dict's entries."""
+    cls = type(value)
+    if isinstance(value, type) or not hasattr(value, "__dict__") or _is_library(cls):
+        return False
+    if cls.__module__ == "__main__" or cls is types.SimpleNamespace:
+        return True
+    path = getattr(sys.modules.get(cls.__module__), "__file__", None)
+    return path is not None and not path.startswith(_NOT_USER_CODE)
+
+
+def _attribute_reader(read: Callable[[], Any], name: str) -> Callable[[], Any]:
+    """Reads ``obj.name`` afresh, ``obj`` itself read again by ``read`` (a rebound name)."""
+
+    def read_attribute() -> Any:
+        return getattr(read(), name, _MISSING)
+
+    return read_attribute
 
 
 def _plain(value: Any) -> bool:
