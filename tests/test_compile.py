@@ -722,3 +722,20 @@ def test_a_compiled_method_guards_what_it_reads_from_self():
         tg.manual_seed(1)
         assert got == pytest.approx(eager(reference, x).item(), rel=1e-6), change
     assert Trainer.step.captures == 3
+
+
+BATCHES = [tg.Tensor([float(i)]) for i in range(100)]
+
+
+def test_a_long_list_the_step_reaches_is_not_guarded_entry_by_entry():
+    """A dataset's list of batches reached by name: guarding each of its entries would cost a check
+    per entry at every call, so lists longer than MAX_GUARDED_ENTRIES are left out (documented)."""
+    from tinygrad_rnn.compiler.guards import MAX_GUARDED_ENTRIES
+
+    assert len(BATCHES) > MAX_GUARDED_ENTRIES
+    step = tg.compile(lambda i: BATCHES[0] * i)
+    step(tg.Tensor([2.0]))
+    step(tg.Tensor([3.0]))
+    ((_, guards),) = [entry for entries in step._tapes.values() for entry in entries]
+    assert not any(where.startswith("BATCHES[") for where, _, _ in guards.values)
+    assert step.replays == 1

@@ -131,7 +131,7 @@ class Reach:
     def _visit_value(self, where: str, value: Any, depth: int, read: Callable | None = None) -> None:
         from ..optim.optimizer import Optimizer
 
-        if isinstance(value, SCALARS) or (isinstance(value, tuple) and all(isinstance(v, SCALARS) for v in value)):
+        if _plain(value):
             if read is not None:
                 self.values.append((where, read, value))
         elif isinstance(value, Tensor):
@@ -147,8 +147,9 @@ class Reach:
                 self.values.append((where, read, value))
             self.optimizers.append(value)
         elif isinstance(value, (list, tuple, dict)) and depth <= 1:
+            guarded = read is not None and len(value) <= MAX_GUARDED_ENTRIES  # a dataset's list is not
             for key, item in value.items() if isinstance(value, dict) else enumerate(value):
-                reader = None if read is None else _item_reader(read, key)  # W["W_hh"] = new tensor: seen
+                reader = _item_reader(read, key) if guarded else None  # W["W_hh"] = new tensor: seen
                 self._visit_value(f"{where}[{key!r}]", item, depth + 1, reader)
         elif isinstance(value, (types.FunctionType, types.MethodType)) and not _is_library(value):
             self._visit_function(value, depth + 1)
@@ -172,6 +173,10 @@ class Reach:
         found += [p for opt in self.optimizers for group in opt.param_groups for p in group["params"]]
         return found
 
+
+#: Entries of a list, tuple or dict the step reaches by name are guarded up to this many (a dict of
+#: weights, a config); a longer one (a dataset's batches) would cost a check per entry at every call.
+MAX_GUARDED_ENTRIES = 64
 
 _NOT_USER_CODE = tuple({sysconfig.get_paths()[key] for key in ("stdlib", "platstdlib", "purelib", "platlib")})
 
