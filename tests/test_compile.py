@@ -739,3 +739,42 @@ def test_a_long_list_the_step_reaches_is_not_guarded_entry_by_entry():
     ((_, guards),) = [entry for entries in step._tapes.values() for entry in entries]
     assert not any(where.startswith("BATCHES[") for where, _, _ in guards.values)
     assert step.replays == 1
+
+
+def test_an_optimizer_state_dict_loaded_between_calls_takes_effect():
+    """load_state_dict replaces the optimizer's parameter groups and state: the replay kept updating
+    with the old group's lr and the old momentum buffers (silently ignoring the loaded ones)."""
+
+    def make():
+        w = tg.Tensor([1.0, -2.0], requires_grad=True)
+        opt = tg.optim.SGD([w], lr=0.1, momentum=0.9)
+
+        def step(x):
+            opt.zero_grad()
+            loss = ((x * w) ** 2).sum()
+            loss.backward()
+            opt.step()
+            return loss
+
+        return w, opt, step
+
+    x = tg.Tensor([1.0, 0.5])
+    w, opt, step = make()
+    compiled = tg.compile(step)
+    for _ in range(3):
+        compiled(x)
+    donor_w, donor, donor_step = make()
+    for _ in range(5):
+        donor_step(x)
+    saved = donor.state_dict()
+    saved["param_groups"][0]["lr"] = 0.5
+    w_eager, opt_eager, step_eager = make()
+    for _ in range(3):
+        step_eager(x)
+    opt.load_state_dict(saved)
+    opt_eager.load_state_dict(saved)
+    for _ in range(2):
+        compiled(x)
+        step_eager(x)
+    np.testing.assert_allclose(w.numpy(), w_eager.numpy(), rtol=1e-6)
+    assert compiled.captures == 1  # the same parameters: replayed, reading the loaded groups and state

@@ -333,11 +333,11 @@ class Recorder:
         if not self.mine():
             return
         entries = []
-        for group in optimizer.param_groups:
+        for index, group in enumerate(optimizer.param_groups):
             for param in group["params"]:
                 if param.grad is not None:
                     self.touch(param, "step")
-                    entries.append((group, param, self.source(param)))
+                    entries.append((index, param, self.source(param)))
                     hyper = ", ".join(
                         f"{k}={_short(v)}" for k, v in group.items() if k not in ("params", "initial_lr") and v
                     )

@@ -139,12 +139,15 @@ def backward_call(root_key: int, seed: int, nodes: list, grad_slots: list, defer
 
 
 def step_call(optimizer: Any, entries: list) -> Run:
-    """A program entry replaying ``optimizer.step()``: ``entries`` are ``(group, param, slot)``;
-    the group dict and the optimizer's state are read at each replay (a scheduler's lr, Adam's t)."""
-    update, state = optimizer.update, optimizer.state
+    """A program entry replaying ``optimizer.step()``: ``entries`` are ``(group index, param, slot)``;
+    the group dicts and the optimizer's state are read at each replay (a scheduler's lr, Adam's t,
+    and what ``load_state_dict`` put in place of both)."""
+    update = optimizer.update
 
     def run(v, args):
-        for group, param, slot in entries:
+        groups, state = optimizer.param_groups, optimizer.state
+        for index, param, slot in entries:
+            group = groups[index]
             key = id(param)
             param.data = update(param.xp, param.data, param.grad.data, state.setdefault(key, {}), group)
             v[slot] = param.data
