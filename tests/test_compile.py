@@ -778,3 +778,29 @@ def test_an_optimizer_state_dict_loaded_between_calls_takes_effect():
         step_eager(x)
     np.testing.assert_allclose(w.numpy(), w_eager.numpy(), rtol=1e-6)
     assert compiled.captures == 1  # the same parameters: replayed, reading the loaded groups and state
+
+
+def test_state_carried_between_calls_on_self_is_never_replayed_stale():
+    """Truncated BPTT written with the state kept on self (self.h = h.detach()): the step rebinds
+    self.h, which a replay does not repeat, so a replay always read the first h. Now the changed
+    self.h captures again (correct; it warns once nothing replays: pass the state as an argument)."""
+    import warnings
+
+    class Stateful:
+        def __init__(self):
+            tg.manual_seed(0)
+            self.cell = nn.RNNCell(2, 3)
+            self.h = tg.zeros(1, 3)
+
+        def step(self, x):
+            self.h = self.cell(x, self.h).detach()
+            return self.h.sum()
+
+    compiled_model, eager_model = Stateful(), Stateful()
+    compiled = tg.compile(compiled_model.step)
+    x = tg.ones(1, 2)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        got = [compiled(x).item() for _ in range(4)]
+    assert got == pytest.approx([eager_model.step(x).item() for _ in range(4)], rel=1e-6)
+    assert compiled.replays == 0 and "self.h" in compiled.last_miss
