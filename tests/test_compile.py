@@ -559,6 +559,18 @@ def test_a_python_value_changing_at_every_call_warns_that_nothing_replays():
     assert len(never) == 1 and "an attribute of module" in never[0] and "tensor argument" in never[0]
 
 
+def test_a_new_shape_at_every_call_warns_to_bucket_the_shapes():
+    import warnings
+
+    step = tg.compile(lambda x: x.sum())
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for length in range(1, 12):
+            step(tg.ones(length))
+    never = [str(c.message) for c in caught if "never replayed" in str(c.message)]
+    assert len(never) == 1 and "a new call signature" in never[0] and "bucket" in never[0]
+
+
 # --- tensors and modules the step reaches by name: another object there must never be stale ------
 REBOUND = tg.Tensor([2.0])
 

@@ -126,11 +126,17 @@ class Compiled:
         self._captures_in_a_row += 1
         if self._captures_in_a_row > self.cache_size and not self._warned_never_replays:
             self._warned_never_replays = True
+            if self.last_miss and self.last_miss.startswith("a new call signature"):
+                remedy = "the arguments differ at every call: pad or bucket sequences to a few shapes"
+            else:
+                remedy = (
+                    "something the guards watch changes at every call: pass a changing Python value as a tensor "
+                    "argument, and clear gradients with zero_grad() rather than by setting .grad"
+                )
             warnings.warn(
                 f"compile: {self.__name__} was captured again on each of its last {self._captures_in_a_row} "
-                f"calls and never replayed, so it runs slower than eagerly (last reason: {self.last_miss}). "
-                "Something the guards watch changes at every call: pass a changing Python value as a tensor "
-                "argument, and clear gradients with zero_grad() rather than by setting .grad",
+                f"calls and never replayed, so it runs slower than eagerly (last reason: {self.last_miss}); "
+                f"{remedy}",
                 stacklevel=3,
             )
         self._tapes.setdefault(key, []).insert(0, (tape, guards))
