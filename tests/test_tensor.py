@@ -381,3 +381,39 @@ def test_np_asarray_of_an_intermediate_inside_a_compiled_step_fails_loudly():
     step = tg.compile(lambda x: x * float(np.asarray(x * 2).sum()))
     with pytest.raises(CaptureError, match="numpy"):
         step(Tensor([1.0, 2.0]))
+
+
+def test_deepcopy_of_a_model_keeps_independent_weights_as_in_pytorch():
+    """copy.deepcopy(model) (keeping the best weights) was a bare "cannot pickle 'module' object"."""
+    import copy
+
+    tg.manual_seed(0)
+    model = tg.nn.LSTM(2, 3)
+    model.weight_hh_l0.grad = tg.ones(12, 3)
+    best = copy.deepcopy(model)
+    assert [n for n, _ in best.named_parameters()] == [n for n, _ in model.named_parameters()]
+    assert all(type(p) is tg.nn.Parameter and p.requires_grad for p in best.parameters())
+    assert best.weight_hh_l0.grad.tolist() == model.weight_hh_l0.grad.tolist()
+    x = tg.randn(4, 1, 2)
+    before = model(x)[0].numpy()
+    for p in model.parameters():
+        p.data *= 0  # training goes on in place
+    np.testing.assert_array_equal(best(x)[0].numpy(), before)
+    shared = Tensor([1.0], requires_grad=True)
+    a, b = copy.deepcopy([shared, shared])
+    assert a is b and a is not shared  # one tensor stays one tensor (the memo)
+    with pytest.raises(RuntimeError, match="deepcopy: only leaf tensors can be copied.*op 'mul'"):
+        copy.deepcopy(shared * 2)
+
+
+def test_pickle_round_trips_a_leaf_and_refuses_a_result_of_ops():
+    import pickle
+
+    w = Tensor(np.arange(6.0).reshape(2, 3), requires_grad=True, name="w")
+    back = pickle.loads(pickle.dumps(w))
+    assert back.dtype == np.float64 and back.tolist() == w.tolist() and back.requires_grad and back.name == "w"
+    assert back.numpy() is not w.numpy()
+    model = pickle.loads(pickle.dumps(tg.nn.Linear(2, 3)))
+    assert model(tg.ones(1, 2)).shape == (1, 3)
+    with pytest.raises(RuntimeError, match="only leaf tensors"):
+        pickle.dumps(w.sum())
