@@ -210,3 +210,35 @@ def test_two_threads_replaying_one_compiled_step_each_get_their_own_gradient():
     assert step.captures == 1 and step.replays == 2
     for name in ("A", "B"):
         np.testing.assert_allclose(got[name], want[name], rtol=1e-12, atol=1e-12)
+
+
+def test_enable_grad_and_set_grad_enabled_are_per_thread_blocks_and_decorators():
+    w = Tensor([1.0], requires_grad=True)
+    with no_grad():
+        with tg.enable_grad():
+            assert (w * 2).requires_grad
+        assert not (w * 2).requires_grad
+    for enabled in (True, False):
+        with tg.set_grad_enabled(enabled):
+            assert (w * 2).requires_grad is enabled
+
+    @tg.set_grad_enabled(False)
+    def evaluate():
+        return (w * 2).requires_grad
+
+    @tg.enable_grad()
+    def train_inside_no_grad():
+        return (w * 2).requires_grad
+
+    seen = {}
+
+    def other_thread():
+        seen["eval"], seen["train"] = evaluate(), train_inside_no_grad()
+
+    with no_grad():
+        assert train_inside_no_grad() and not evaluate()
+        run_threads(other_thread, other_thread)  # one decorated function, two threads at once
+    assert seen == {"eval": False, "train": True}
+    assert tg.is_grad_enabled()
+    with pytest.raises(TypeError, match="set_grad_enabled: expected True or False, got 1"):
+        tg.set_grad_enabled(1)

@@ -23,7 +23,7 @@ from .autograd import walk
 from .backend import DeviceError, manual_seed
 from .compiler import compile  # tinygrad_rnn.compile, like torch.compile
 from .creation import arange, eye, full, ones, ones_like, rand, randn, zeros, zeros_like
-from .function import Function, is_grad_enabled, no_grad
+from .function import Function, enable_grad, is_grad_enabled, no_grad, set_grad_enabled
 from .gradcheck import GradcheckError, gradcheck
 from .ops import cat, linear, stack, where
 from .scope import current_scope, scope
@@ -49,6 +49,7 @@ __all__ = [
     "cat",
     "compile",
     "current_scope",
+    "enable_grad",
     "eye",
     "float32",
     "float64",
@@ -69,6 +70,7 @@ __all__ = [
     "randn",
     "save",
     "scope",
+    "set_grad_enabled",
     "stack",
     "viz",
     "walk",

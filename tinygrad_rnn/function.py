@@ -59,7 +59,32 @@ from . import recording as _recording
 from .tensor import Tensor  # tensor.py imports this module at its end: see there
 
 
-class no_grad(_modes.ModeBlock):
+class _GradModeBlock(_modes.ModeBlock):
+    """What no_grad, enable_grad and set_grad_enabled share: a ``with`` block that sets the
+    thread's grad mode, usable as a decorator too."""
+
+    __slots__ = ()
+
+    def __enter__(self) -> None:
+        super().__enter__()
+
+    def fresh(self) -> _GradModeBlock:
+        """A new block of the same kind (a decorator enters a new one per call: one instance's
+        tokens must never be shared by two threads)."""
+        return type(self)()
+
+    def __call__(self, fn: Callable) -> Callable:
+        fresh = self.fresh
+
+        @functools.wraps(fn)
+        def in_grad_mode(*args: Any, **kwargs: Any) -> Any:
+            with fresh():
+                return fn(*args, **kwargs)
+
+        return in_grad_mode
+
+
+class no_grad(_GradModeBlock):
     """Context manager (or decorator) in which ops record nothing: no graph, no saved arrays.
 
     Per thread (see :mod:`tinygrad_rnn.modes`): other threads keep recording.
@@ -78,16 +103,50 @@ class no_grad(_modes.ModeBlock):
     def changed(self, modes: _modes.Modes) -> _modes.Modes:
         return modes._replace(grad_enabled=False)
 
-    def __enter__(self) -> None:
-        super().__enter__()
 
-    def __call__(self, fn: Callable) -> Callable:
-        @functools.wraps(fn)
-        def without_grad(*args: Any, **kwargs: Any) -> Any:
-            with no_grad():
-                return fn(*args, **kwargs)
+class enable_grad(_GradModeBlock):
+    """Context manager (or decorator) in which ops record again, inside a ``no_grad()`` block.
 
-        return without_grad
+    Example:
+        >>> from tinygrad_rnn import Tensor, no_grad, enable_grad
+        >>> w = Tensor([1.0], requires_grad=True)
+        >>> with no_grad():
+        ...     with enable_grad():
+        ...         y = w * 2
+        >>> y.requires_grad
+        True
+    """
+
+    __slots__ = ()
+
+    def changed(self, modes: _modes.Modes) -> _modes.Modes:
+        return modes._replace(grad_enabled=True)
+
+
+class set_grad_enabled(_GradModeBlock):
+    """``no_grad()`` or ``enable_grad()`` chosen by a flag: ``with set_grad_enabled(training):``.
+
+    Example:
+        >>> from tinygrad_rnn import Tensor, set_grad_enabled
+        >>> w = Tensor([1.0], requires_grad=True)
+        >>> with set_grad_enabled(False):
+        ...     y = w * 2
+        >>> y.requires_grad
+        False
+    """
+
+    __slots__ = ("enabled",)
+
+    def __init__(self, enabled: bool):
+        if not isinstance(enabled, bool):
+            raise TypeError(f"set_grad_enabled: expected True or False, got {enabled!r} ({type(enabled).__name__})")
+        self.enabled = enabled
+
+    def changed(self, modes: _modes.Modes) -> _modes.Modes:
+        return modes._replace(grad_enabled=self.enabled)
+
+    def fresh(self) -> set_grad_enabled:
+        return set_grad_enabled(self.enabled)
 
 
 def is_grad_enabled() -> bool:
