@@ -59,72 +59,11 @@ from . import recording as _recording
 from .tensor import Tensor  # tensor.py imports this module at its end: see there
 
 
-class _GradModeBlock(_modes.ModeBlock):
-    """What no_grad, enable_grad and set_grad_enabled share: a ``with`` block that sets the
-    thread's grad mode, usable as a decorator too."""
+class set_grad_enabled(_modes.ModeBlock):
+    """Context manager (or decorator) in which ops record (``True``) or record nothing (``False``):
+    ``with set_grad_enabled(training):``. :class:`no_grad` and :class:`enable_grad` are its two cases.
 
-    __slots__ = ()
-
-    def __enter__(self) -> None:
-        super().__enter__()
-
-    def fresh(self) -> _GradModeBlock:
-        """A new block of the same kind (a decorator enters a new one per call: one instance's
-        tokens must never be shared by two threads)."""
-        return type(self)()
-
-    def __call__(self, fn: Callable) -> Callable:
-        fresh = self.fresh
-
-        @functools.wraps(fn)
-        def in_grad_mode(*args: Any, **kwargs: Any) -> Any:
-            with fresh():
-                return fn(*args, **kwargs)
-
-        return in_grad_mode
-
-
-class no_grad(_GradModeBlock):
-    """Context manager (or decorator) in which ops record nothing: no graph, no saved arrays.
-
-    Per thread (see :mod:`tinygrad_rnn.modes`): other threads keep recording.
-
-    Example:
-        >>> from tinygrad_rnn import Tensor, no_grad
-        >>> w = Tensor([1.0], requires_grad=True)
-        >>> with no_grad():
-        ...     y = w * 2
-        >>> y.requires_grad
-        False
-    """
-
-    __slots__ = ()
-
-    def changed(self, modes: _modes.Modes) -> _modes.Modes:
-        return modes._replace(grad_enabled=False)
-
-
-class enable_grad(_GradModeBlock):
-    """Context manager (or decorator) in which ops record again, inside a ``no_grad()`` block.
-
-    Example:
-        >>> from tinygrad_rnn import Tensor, no_grad, enable_grad
-        >>> w = Tensor([1.0], requires_grad=True)
-        >>> with no_grad():
-        ...     with enable_grad():
-        ...         y = w * 2
-        >>> y.requires_grad
-        True
-    """
-
-    __slots__ = ()
-
-    def changed(self, modes: _modes.Modes) -> _modes.Modes:
-        return modes._replace(grad_enabled=True)
-
-
-class set_grad_enabled(_GradModeBlock):
-    """``no_grad()`` or ``enable_grad()`` chosen by a flag: ``with set_grad_enabled(training):``.
+    Per thread (see :mod:`tinygrad_rnn.modes`): other threads keep their own mode.
 
     Example:
         >>> from tinygrad_rnn import Tensor, set_grad_enabled
@@ -145,8 +84,56 @@ class set_grad_enabled(_GradModeBlock):
     def changed(self, modes: _modes.Modes) -> _modes.Modes:
         return modes._replace(grad_enabled=self.enabled)
 
-    def fresh(self) -> set_grad_enabled:
-        return set_grad_enabled(self.enabled)
+    def __enter__(self) -> None:
+        super().__enter__()
+
+    def __call__(self, fn: Callable) -> Callable:
+        enabled = self.enabled
+
+        @functools.wraps(fn)
+        def in_grad_mode(*args: Any, **kwargs: Any) -> Any:
+            # a new block per call: one instance's tokens must never be shared by two threads
+            with set_grad_enabled(enabled):
+                return fn(*args, **kwargs)
+
+        return in_grad_mode
+
+
+class no_grad(set_grad_enabled):
+    """``set_grad_enabled(False)``: ops record nothing (no graph, no saved arrays).
+
+    Example:
+        >>> from tinygrad_rnn import Tensor, no_grad
+        >>> w = Tensor([1.0], requires_grad=True)
+        >>> with no_grad():
+        ...     y = w * 2
+        >>> y.requires_grad
+        False
+    """
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    """``set_grad_enabled(True)``: ops record again, inside a ``no_grad()`` block.
+
+    Example:
+        >>> from tinygrad_rnn import Tensor, no_grad, enable_grad
+        >>> w = Tensor([1.0], requires_grad=True)
+        >>> with no_grad():
+        ...     with enable_grad():
+        ...         y = w * 2
+        >>> y.requires_grad
+        True
+    """
+
+    __slots__ = ()
+
+    def __init__(self) -> None:
+        super().__init__(True)
 
 
 def is_grad_enabled() -> bool:
