@@ -597,6 +597,7 @@ SPECS: list[OpSpec] = [
     _unary("sigmoid", _np_sigmoid, Domain(-8.0, 8.0)),
     _unary("relu", lambda x: np.maximum(x, 0)),
     _unary("abs", np.abs),
+    _unary("clone", np.copy),
     # reductions
     _reduction("sum", np.sum, _torch_reduce("sum"), min_side=0),
     _reduction("mean", np.mean, _torch_reduce("mean")),

@@ -153,6 +153,10 @@ class Tensor:
     def ndim(self) -> int:
         return self._data.ndim
 
+    def dim(self) -> int:
+        """The number of axes, ``ndim`` (PyTorch's spelling)."""
+        return self._data.ndim
+
     @property
     def dtype(self) -> Any:
         return self._data.dtype
@@ -282,6 +286,18 @@ class Tensor:
                     f"but the tensor has shape {self.shape} and dtype {_backend.dtype_name(self.dtype)}"
                 )
         autograd.backward(self, seed, retain_graph)
+
+    def clone(self) -> Tensor:
+        """A copy in new memory that stays in the graph (gradients flow back through it), as in PyTorch.
+
+        Example:
+            >>> x = Tensor([1.0, 2.0], requires_grad=True)
+            >>> y = x.clone()
+            >>> x.data *= 0
+            >>> y.tolist(), y.op
+            ([1.0, 2.0], 'clone')
+        """
+        return ops.unary.Clone.apply(self)
 
     def detach(self) -> Tensor:
         """The same data, cut from the graph (gradients do not flow through it).

@@ -97,6 +97,16 @@ class Abs(Function):
         return (grad * self.xp.sign(x),)
 
 
+class Clone(Function):
+    """y = x, in new memory (a later in-place change of x's data leaves y alone);  dL/dx = dL/dy"""
+
+    def forward(self, x):
+        return self.xp.asarray(x, copy=True)
+
+    def backward(self, grad):
+        return (grad,)
+
+
 class Cast(Function):
     """y = x converted to ``dtype``;  dL/dx = dL/dy converted back to x's dtype"""
 
