@@ -7,6 +7,7 @@ the engine and :class:`~tinygrad_rnn.tensor.Tensor`; nothing here imports the re
 * :func:`unbroadcast` — a gradient of that shape summed back to an operand's shape;
 * :func:`normalize_axis`, :func:`normalize_axes` — ``axis=-1`` and friends as non-negative axes,
   with a clear error instead of a silent wrap-around;
+* :func:`split_sizes` — the pieces ``split`` cuts an axis into;
 * :func:`check_index_range` — integer indices (token ids, class targets) inside their table.
 
 Example:
@@ -23,6 +24,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Sequence
 from typing import Any
 
 
@@ -108,6 +110,26 @@ def shape_from_args(args: tuple) -> tuple[int, ...]:
     if len(args) == 1 and not isinstance(args[0], int):
         return tuple(args[0])
     return tuple(args)
+
+
+def split_sizes(size_or_sizes: int | Sequence[int], shape: tuple, axis: int) -> list[int]:
+    """The piece sizes of ``split`` along ``axis`` of ``shape``: pieces of one size (the last one
+    may be shorter), or the sizes given, which must add up to the axis's length.
+
+    Example:
+        >>> split_sizes(2, (5, 3), 0), split_sizes([1, 2], (5, 3), 1)
+        ([2, 2, 1], [1, 2])
+    """
+    length = shape[axis]
+    if isinstance(size_or_sizes, int):
+        if size_or_sizes < 1:
+            raise ValueError(f"split: the piece size must be at least 1, got {size_or_sizes}")
+        sizes = [size_or_sizes] * (length // size_or_sizes)
+        return sizes + [length % size_or_sizes] if length % size_or_sizes else sizes
+    sizes = list(size_or_sizes)
+    if sum(sizes) != length:
+        raise ValueError(f"split: sizes {sizes} do not add up to {length} (axis {axis} of {shape})")
+    return sizes
 
 
 def check_index_range(

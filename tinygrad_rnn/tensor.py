@@ -25,7 +25,8 @@ import numpy as np
 
 from . import backend as _backend
 from . import modes as _modes
-from .shape_rules import normalize_axis, reduced_count, shape_from_args
+from . import tensor_copy
+from .shape_rules import normalize_axis, reduced_count, shape_from_args, split_sizes
 from .tensor_data import check_numeric, from_python
 
 _ids = itertools.count()  # stable node ids: the same program numbers its nodes the same way
@@ -311,49 +312,14 @@ class Tensor:
             cut.detached_from = (self.id, self.scope)
         return cut
 
-    # --- copies and pickles: a leaf's values, never a graph ----------------------------------
+    # --- copies and pickles: a leaf's values, never a graph (see tensor_copy.py) --------------
     def __deepcopy__(self, memo: dict) -> Tensor:
-        """``copy.deepcopy(model)`` (keeping the best weights, say): a new leaf of the same class
-        with copied values, ``requires_grad``, name and ``.grad``. As in PyTorch, only leaves: a
-        result of ops would need its graph copied too.
-
-        Example:
-            >>> import copy
-            >>> w = Tensor([1.0, 2.0], requires_grad=True)
-            >>> kept = copy.deepcopy(w)
-            >>> w.data *= 0
-            >>> kept.tolist(), kept.requires_grad
-            ([1.0, 2.0], True)
-        """
-        copied = self._leaf_like(self.xp.asarray(self._checked_leaf("deepcopy").data, copy=True), self._backend)
-        memo[id(self)] = copied
-        if self.grad is not None:
-            copied.grad = self.grad.__deepcopy__(memo)
-        return copied
+        """``copy.deepcopy``: a new leaf with copied values, ``requires_grad``, name and ``.grad``."""
+        return tensor_copy.deep_copy(self, memo)
 
     def __reduce__(self) -> tuple:
-        """``pickle`` (multiprocessing, ``copy.copy``): a leaf's values as a NumPy array, its device,
-        ``requires_grad`` and name (not its ``.grad``)."""
-        self._checked_leaf("pickle (or copy.copy)")
-        return (_unpickled, (type(self), self.numpy(), self.device, self.requires_grad, self.name))
-
-    def _checked_leaf(self, what: str) -> Tensor:
-        if self._ctx is not None:
-            raise RuntimeError(
-                f"{what}: only leaf tensors can be copied, and this one is the result of op '{self._ctx.name}' "
-                "(its graph would have to be copied too); copy .detach() for its values, or copy the model, "
-                "whose parameters are leaves"
-            )
-        return self
-
-    def _leaf_like(self, data: Any, backend: Any) -> Tensor:
-        """A new leaf of this tensor's class around ``data``, with its ``requires_grad`` and name."""
-        tensor = _new(type(self))
-        tensor._init(data, backend, None, self.scope)
-        tensor.requires_grad = self.requires_grad
-        if self.name is not None:
-            tensor.name = self.name
-        return tensor
+        """``pickle`` and ``copy.copy``: a leaf's values, device, ``requires_grad`` and name."""
+        return tensor_copy.reduction(self)
 
     def requires_grad_(self, requires_grad: bool = True) -> Tensor:
         if requires_grad and not _backend.is_float(self.dtype):
@@ -624,17 +590,7 @@ class Tensor:
     def split(self, size_or_sizes: int | Sequence[int], axis: int = 0) -> tuple[Tensor, ...]:
         """Pieces of ``size`` along ``axis`` (the last one may be shorter), or of given sizes."""
         axis = normalize_axis("split", axis, self.ndim)
-        length = self.shape[axis]
-        if isinstance(size_or_sizes, int):
-            if size_or_sizes < 1:
-                raise ValueError(f"split: the piece size must be at least 1, got {size_or_sizes}")
-            sizes = [size_or_sizes] * (length // size_or_sizes)
-            if length % size_or_sizes:
-                sizes.append(length % size_or_sizes)
-        else:
-            sizes = list(size_or_sizes)
-            if sum(sizes) != length:
-                raise ValueError(f"split: sizes {sizes} do not add up to {length} (axis {axis} of {self.shape})")
+        sizes = split_sizes(size_or_sizes, self.shape, axis)
         before = (slice(None),) * axis
         starts = itertools.accumulate([0, *sizes])
         return tuple(self[(*before, slice(a, a + n))] for a, n in zip(starts, sizes))
@@ -654,17 +610,6 @@ class Tensor:
 def _numeric(other: Any) -> bool:
     """Whether ``other`` can be compared with a tensor elementwise (numbers, arrays, tensors)."""
     return isinstance(other, (Tensor, numbers.Number, list, tuple)) or hasattr(other, "__array_namespace__")
-
-
-def _unpickled(cls: type, array: np.ndarray, device: str, requires_grad: bool, name: str | None) -> Tensor:
-    """A pickled tensor back (see :meth:`Tensor.__reduce__`), on its device."""
-    backend = _backend.get_backend(device)
-    tensor = _new(cls)
-    tensor._init(backend.from_numpy(array), backend, None, "")
-    tensor.requires_grad = requires_grad
-    if name is not None:
-        tensor.name = name
-    return tensor
 
 
 def _op_output(data: Any, ctx: Any) -> Any:
