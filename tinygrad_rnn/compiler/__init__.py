@@ -82,7 +82,7 @@ class Compiled:
         entries = self._tapes.get(key)
         if entries is not None:
             self._tapes.move_to_end(key)
-            reasons = []
+            miss = None
             for tape, guards in entries:  # the most recently captured first
                 reason = guards.failure(tensors)
                 if reason is None:
@@ -90,8 +90,8 @@ class Compiled:
                     self._captures_in_a_row = 0
                     self._last = tape
                     return tape.replay(tensors)
-                reasons.append(reason)
-            self.last_miss = reasons[0]  # what changed since the latest capture
+                miss = miss or reason
+            self.last_miss = miss  # what changed since the latest capture
         elif self._tapes:
             self.last_miss = "a new call signature (argument shapes, dtypes, devices, requires_grad, values)"
         return self._capture(key, tensors, args, kwargs)

@@ -131,20 +131,16 @@ class Reach:
     def _visit_value(self, where: str, value: Any, depth: int, read: Callable | None = None) -> None:
         from ..optim.optimizer import Optimizer
 
-        if _plain(value):
-            if read is not None:
-                self.values.append((where, read, value))
-        elif isinstance(value, Tensor):
-            if read is not None:  # the tape reads this very tensor: a name bound to another one must be seen
-                self.values.append((where, read, value))
-        elif isinstance(value, Module):
-            if read is not None:  # model = Model() between calls: another module, other parameters
-                self.values.append((where, read, value))
+        # A value reached by a name is read again at every call: a number by equality; a tensor, module
+        # or optimizer by identity (the tape uses the very object: ``model = Model()`` must be seen)
+        if read is not None and (_plain(value) or isinstance(value, (Tensor, Module, Optimizer))):
+            self.values.append((where, read, value))
+        if _plain(value) or isinstance(value, Tensor):
+            return  # nothing inside it to visit
+        if isinstance(value, Module):
             for name, module in value.named_modules(prefix=_dotted(where)):
                 self.modules.setdefault(id(module), (name, module))
         elif isinstance(value, Optimizer):
-            if read is not None:  # opt = Adam(...) between calls: another update rule and state
-                self.values.append((where, read, value))
             self.optimizers.append(value)
         elif isinstance(value, (list, tuple, dict)) and depth <= 1:
             guarded = read is not None and len(value) <= MAX_GUARDED_ENTRIES  # a dataset's list is not
