@@ -193,12 +193,14 @@ def _backward(root: Any, grad: Any, retain_graph: bool, on_edge: Any) -> None:
                 _accumulate(grads, owned, parent, parent_grad, xp, ctx)
 
 
-def _accumulate(grads: dict, owned: set, tensor: Any, g: Any, xp: Any, op: Any = None) -> None:
-    """grads[tensor] += g, allocating a buffer only where two gradients meet.
+def _accumulate(grads: dict, owned: set, tensor: Any, g: Any, xp: Any, op: Any = None, key: Any = None) -> None:
+    """grads[key] += g, allocating a buffer only where two gradients meet.
 
-    ``op`` (the Function that sent ``g``) names the culprit if ``g`` is not a gradient of ``tensor``.
+    ``key`` names ``tensor``'s entry in ``grads`` and ``owned`` (by default ``id(tensor)``; a compiled
+    replay numbers them instead). ``op`` (the Function that sent ``g``) names the culprit if ``g``
+    is not a gradient of ``tensor``.
     """
-    key = id(tensor)
+    key = id(tensor) if key is None else key
     buffer = grads.get(key)
     if type(g) is SparseGrad:
         if buffer is None:

@@ -100,22 +100,40 @@ def backward_call(root_key: int, seed: int, nodes: list, grad_slots: list, defer
     backward skips the weight's term, and the terms are summed as ONE matmul of the stacked
     per-step factors when the weight's turn comes, as a hand-written BPTT does:
     dL/dW = sum_t g_t^T x_t = [g_1; ...; g_T]^T [x_1; ...; x_T].
+
+    What the engine looks up at every node is worked out here, once: each gradient's number (its
+    key in ``grads``), each edge's parent and the shape its gradient must have, and which nodes are
+    a deferred weight's turn. A gradient that is the first to reach its parent, already of the
+    parent's shape, is stored as it is (the engine's own fast path); every other case goes through
+    :func:`~tinygrad_rnn.autograd._accumulate`, so the sums come out exactly as eagerly.
     """
     accumulate, store_grad = autograd._accumulate, autograd._store_grad
+    number: dict[int, int] = {}  # id(tensor) -> its gradient's key in grads during the replay
+    for key, *_ in nodes:
+        number.setdefault(key, len(number))
+    plan = []
+    for key, ctx, store, parents, defer in nodes:
+        edges = []
+        for index, parent in parents:
+            data = parent._data
+            edges.append((index, number.setdefault(id(parent), len(number)), parent, type(data), data.shape))
+        turn = deferred.get(key)  # this node is a deferred weight: its summed term comes first
+        plan.append((number[key], ctx, store, tuple(edges), defer and (number[defer[0]], defer[1]), turn))
+    root, weights = number[root_key], [number[key] for key in deferred]
 
     def run(v, args):
-        grads = {root_key: v[seed]}
+        grads = {root: v[seed]}
         owned: set = set()
-        pending: dict = {key: ([], []) for key in deferred}
-        for key, ctx, store, parents, defer in nodes:
-            if key in pending:  # every term of this weight is in: one matmul over the steps
-                lefts, rights = pending.pop(key)
-                weight, xp = deferred[key]
+        pending: dict = {n: ([], []) for n in weights}
+        for n, ctx, store, edges, defer, turn in plan:
+            if turn is not None:  # every term of this weight is in: one matmul over the steps
+                lefts, rights = pending.pop(n)
+                weight, xp = turn
                 term = xp.matmul(xp.concat(lefts[::-1]).mT, xp.concat(rights[::-1]))
-                accumulate(grads, owned, weight, term, xp)
-            g = grads.pop(key)
+                accumulate(grads, owned, weight, term, xp, None, n)
+            g = grads.pop(n)
             if store is not None:
-                store_grad(leaf_of(store, args), g, key in owned)
+                store_grad(leaf_of(store, args), g, n in owned)
             if ctx is None:
                 continue
             input_grads = ctx.backward(g)
@@ -128,10 +146,14 @@ def backward_call(root_key: int, seed: int, nodes: list, grad_slots: list, defer
                 else:
                     lefts.append(ctx.saved[0])
                     rights.append(g)
-            for index, parent in parents:
+            for index, p, parent, kind, shape in edges:
                 parent_grad = input_grads[index]
-                if parent_grad is not None:
-                    accumulate(grads, owned, parent, parent_grad, xp)
+                if parent_grad is None:
+                    continue
+                if type(parent_grad) is kind and p not in grads and parent_grad.shape == shape:
+                    grads[p] = parent_grad
+                else:
+                    accumulate(grads, owned, parent, parent_grad, xp, ctx, p)
         for slot, ref in grad_slots:
             v[slot] = leaf_of(ref, args).grad.data
 

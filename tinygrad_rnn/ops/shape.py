@@ -74,7 +74,7 @@ class GetItem(Function):
 
     def forward(self, x, key):
         key = key if isinstance(key, tuple) else (key,)
-        if all(type(k) in _BASIC_INDEX for k in key):  # ints and slices: the common case, taken fast
+        if all(map(_BASIC_INDEX.__contains__, map(type, key))):  # ints and slices: the common case, taken fast
             if Ellipsis not in key:
                 key = (*key, Ellipsis)  # the standard asks for every axis to be indexed
             self.key, self.advanced, self.inner_shape = key, False, None
@@ -147,7 +147,7 @@ class GetItem(Function):
         return (SparseGrad(self.key, grad, self.advanced),)
 
 
-_BASIC_INDEX = (int, slice, type(Ellipsis))
+_BASIC_INDEX = frozenset((int, slice, type(Ellipsis)))
 
 
 def _new_axes(key) -> tuple:
