@@ -402,6 +402,41 @@ def test_gradients_accumulate_across_calls_as_eagerly():
     assert run(True) == run(False)
 
 
+def test_every_way_a_gradient_reaches_its_tensor_replays_as_eagerly():
+    """The replay's backward stores a first gradient of the right shape as it is and sums the rest:
+    a broadcast gradient (the bias), slices into one buffer, one array sent to two inputs (add), a
+    tensor used twice by one op (x * x), a weight shared by several linear nodes (one summed matmul)."""
+
+    def run(compiled):
+        rng = np.random.default_rng(3)
+        W = tg.Tensor(0.3 * rng.standard_normal((4, 4)), requires_grad=True)
+        b = tg.Tensor(0.3 * rng.standard_normal(4), requires_grad=True)
+
+        def step(x):  # no zero_grad: the .grad of W, b and x add up over the calls, eagerly and replayed
+            h = x[0]
+            for t in range(1, 3):
+                z = tg.linear(h, W) + b  # b: a (4,) gradient summed from (2, 4)
+                h = 0.1 * (z[:, :2] * z[:, :2]).sum() + z + x[t]  # slices of z, z used twice, x sliced
+            loss = (h * h).sum()
+            loss.backward()
+            return loss, W.grad * 1.0, b.grad * 1.0
+
+        f = tg.compile(step) if compiled else step
+        x = tg.Tensor(rng.standard_normal((3, 2, 4)), requires_grad=True)
+        results = []
+        for _ in range(4):
+            loss, gw, gb = f(x)
+            results.append((loss.item(), gw.tolist(), gb.tolist(), x.grad.tolist()))
+        return results, f
+
+    eager, _ = run(False)
+    compiled, f = run(True)
+    assert f.captures == 2 and f.replays == 2  # .grad None at the first call, a tensor from then on
+    for got, want in zip(compiled, eager):  # float64; W's terms are summed as one matmul: rounding differs
+        for a, b in zip(got, want):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=0)
+
+
 def test_the_tape_dump_and_the_graph_of_the_last_call():
     w = tg.Tensor([[0.5]], requires_grad=True, name="w")
 
