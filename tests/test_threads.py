@@ -242,3 +242,73 @@ def test_enable_grad_and_set_grad_enabled_are_per_thread_blocks_and_decorators()
     assert tg.is_grad_enabled()
     with pytest.raises(TypeError, match="set_grad_enabled: expected True or False, got 1"):
         tg.set_grad_enabled(1)
+
+
+def test_a_thread_replays_while_another_thread_captures():
+    """A capture in one thread is no reason for another thread to run eagerly: thread B replays a
+    cached tape while thread A, mid-capture of a new shape, waits for it (before, B saw A's global
+    recorder, took itself for a nested call and ran eagerly: right numbers, but no replay)."""
+    w = Tensor(np.linspace(-1.0, 1.0, 4))
+    in_capture, b_done = threading.Event(), threading.Event()
+
+    def f(x):
+        if x.shape[0] == 3 and threading.current_thread().name == "A":  # A's capture of a new shape
+            in_capture.set()
+            wait(b_done)
+        return (x * w).tanh().sum(axis=-1)
+
+    step = tg.compile(f)
+    step(Tensor(np.ones((2, 4))))  # captured: (2, 4) replays from now on
+    got = {}
+
+    def thread_a():
+        got["A"] = step(Tensor(np.ones((3, 4)))).numpy()
+
+    def thread_b():
+        wait(in_capture)
+        got["B"] = step(Tensor(np.full((2, 4), 0.5))).numpy()
+        b_done.set()
+
+    threads = [threading.Thread(target=thread_a, name="A"), threading.Thread(target=thread_b, name="B")]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(TIMEOUT)
+        assert not thread.is_alive(), "a thread hung"
+    assert step.captures == 2 and step.replays == 1
+    np.testing.assert_allclose(got["B"], np.tanh(0.5 * np.linspace(-1.0, 1.0, 4)).sum() * np.ones(2), rtol=1e-12)
+    np.testing.assert_allclose(got["A"], np.tanh(np.linspace(-1.0, 1.0, 4)).sum() * np.ones(3), rtol=1e-12)
+
+
+def test_four_threads_calling_one_compiled_step_share_its_cache_safely():
+    """A stress test, the one test here that cannot force its interleaving with events: four threads
+    call one compiled step with three shapes and a cache of two, so tapes are captured, looked up and
+    dropped all the time, with the interpreter switching threads every microsecond. Before the
+    cache had a lock this failed on every run (``OrderedDict mutated during iteration``, ``pop from
+    empty list``, lost counts); with it every call is counted once and every result is right."""
+    import sys
+    import warnings
+
+    weights = np.linspace(-1.0, 1.0, 4)
+    w = Tensor(weights)
+    step = tg.compile(lambda x: (x * w).tanh().sum(axis=-1), cache_size=2)
+    calls = 200
+
+    def worker(seed):
+        def run():
+            rng = np.random.default_rng(seed)
+            for _ in range(calls):
+                x = rng.standard_normal((int(rng.integers(1, 4)), 4))
+                np.testing.assert_allclose(step(Tensor(x)).numpy(), np.tanh(x * weights).sum(-1), rtol=1e-12)
+
+        return run
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "captured again on each call": this step does not care
+            run_threads(*(worker(seed) for seed in range(4)))
+    finally:
+        sys.setswitchinterval(interval)
+    assert step.captures + step.replays == 4 * calls

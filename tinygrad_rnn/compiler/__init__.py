@@ -71,30 +71,46 @@ class Compiled:
         self.last_miss: str | None = None
         self._captures_in_a_row = 0  # since the last replay: more than the cache holds means none ever replays
         self._warned_never_replays = False
+        # Threads may call one compiled step at once: the cache and the counters change under this lock
+        # (a replay itself runs outside it, under its tape's own lock; a capture under the capture lock).
+        self._bookkeeping = threading.Lock()
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        if recording.recorder is not None:  # inside another capture: run eagerly, it records us
-            return self.fn(*args, **kwargs)
+        if recording.recorder is not None and recording.recorder.mine():  # inside a capture: run eagerly, it
+            return self.fn(*args, **kwargs)  # records us (another thread's capture does not concern this call)
         tensors: list[Tensor] = []
         key = (flatten(list(args), tensors), flatten(kwargs, tensors), _grad_mode())
-        if key in self._eager:
+        with self._bookkeeping:
+            if key in self._eager:
+                tape = "eager"
+            else:
+                tape = self._replayable(key, tensors)
+        if tape == "eager":
             return self.fn(*args, **kwargs)
-        entries = self._tapes.get(key)
-        if entries is not None:
-            self._tapes.move_to_end(key)
-            miss = None
-            for tape, guards in entries:  # the most recently captured first
-                reason = guards.failure(tensors)
-                if reason is None:
-                    self.replays += 1
-                    self._captures_in_a_row = 0
-                    self._last = tape
-                    return tape.replay(tensors)
-                miss = miss or reason
-            self.last_miss = miss  # what changed since the latest capture
-        elif self._tapes:
-            self.last_miss = "a new call signature (argument shapes, dtypes, devices, requires_grad, values)"
+        if tape is not None:
+            return tape.replay(tensors)
         return self._capture(key, tensors, args, kwargs)
+
+    def _replayable(self, key: Any, tensors: list) -> Tape | None:
+        """The cached tape whose guards hold for this call (counted as a replay), or None (and
+        ``last_miss`` says why). Called with the bookkeeping lock held."""
+        entries = self._tapes.get(key)
+        if entries is None:
+            if self._tapes:
+                self.last_miss = "a new call signature (argument shapes, dtypes, devices, requires_grad, values)"
+            return None
+        self._tapes.move_to_end(key)
+        miss = None
+        for tape, guards in entries:  # the most recently captured first
+            reason = guards.failure(tensors)
+            if reason is None:
+                self.replays += 1
+                self._captures_in_a_row = 0
+                self._last = tape
+                return tape
+            miss = miss or reason
+        self.last_miss = miss  # what changed since the latest capture
+        return None
 
     def _capture(self, key: Any, tensors: list, args: tuple, kwargs: dict) -> Any:
         with _capturing:
@@ -119,11 +135,22 @@ class Compiled:
                 raise CaptureError("compile: a backward pass did not finish during capture")
             if recorder.error is not None:  # fallback=True: this call ran eagerly, and so will the next ones
                 warnings.warn(f"{recorder.error} Calls with these arguments run eagerly.", stacklevel=3)
-                self._eager.add(key)
+                with self._bookkeeping:
+                    self._eager.add(key)
                 return result
             tape, guards = recorder.tape(result)
+        with self._bookkeeping:
+            never_replays = self._remember(key, tape, guards)
+        if never_replays:  # warned outside the lock: a warning filter may run any code
+            warnings.warn(never_replays, stacklevel=3)
+        return tape.result(recorder.values)
+
+    def _remember(self, key: Any, tape: Tape, guards: Any) -> str | None:
+        """Count a capture and cache the tape (dropping the least recently used beyond ``cache_size``);
+        the warning to give, once, when nothing replays. Called with the bookkeeping lock held."""
         self.captures += 1
         self._captures_in_a_row += 1
+        never_replays = None
         if self._captures_in_a_row > self.cache_size and not self._warned_never_replays:
             self._warned_never_replays = True
             if self.last_miss and self.last_miss.startswith("a new call signature"):
@@ -133,11 +160,10 @@ class Compiled:
                     "something the guards watch changes at every call: pass a changing Python value as a tensor "
                     "argument, and clear gradients with zero_grad() rather than by setting .grad"
                 )
-            warnings.warn(
+            never_replays = (
                 f"compile: {self.__name__} was captured again on each of its last {self._captures_in_a_row} "
                 f"calls and never replayed, so it runs slower than eagerly (last reason: {self.last_miss}); "
-                f"{remedy}",
-                stacklevel=3,
+                f"{remedy}"
             )
         self._tapes.setdefault(key, []).insert(0, (tape, guards))
         self._tapes.move_to_end(key)
@@ -147,7 +173,7 @@ class Compiled:
             if not self._tapes[oldest]:
                 del self._tapes[oldest]
         self._last = tape
-        return tape.result(recorder.values)
+        return never_replays
 
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         """As a method's decorator: ``instance.step(x)`` calls the compiled step with ``instance`` first."""
