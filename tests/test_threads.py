@@ -15,8 +15,8 @@ from tinygrad_rnn import Tensor, no_grad
 TIMEOUT = 10.0  # seconds any thread waits for another before the test fails
 
 
-def run_threads(*targets):
-    """Run the targets in threads; re-raise the first exception any of them raised."""
+def run_threads(*targets, names=()):
+    """Run the targets in threads (named ``names``, if given); re-raise the first exception any of them raised."""
     errors = []
 
     def guarded(target):
@@ -25,7 +25,9 @@ def run_threads(*targets):
         except BaseException as error:  # noqa: BLE001 - reported in the main thread
             errors.append(error)
 
-    threads = [threading.Thread(target=guarded, args=(t,)) for t in targets]
+    threads = [
+        threading.Thread(target=guarded, args=(t,), name=n) for t, n in zip(targets, names or [None] * len(targets))
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -201,12 +203,7 @@ def test_two_threads_replaying_one_compiled_step_each_get_their_own_gradient():
         got["B"] = step(Tensor(xs["B"], requires_grad=True)).numpy()
         b_done.set()
 
-    threads = [threading.Thread(target=thread_a, name="A"), threading.Thread(target=thread_b, name="B")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(TIMEOUT)
-        assert not thread.is_alive(), "a thread hung"
+    run_threads(thread_a, thread_b, names=("A", "B"))
     assert step.captures == 1 and step.replays == 2
     for name in ("A", "B"):
         np.testing.assert_allclose(got[name], want[name], rtol=1e-12, atol=1e-12)
@@ -269,12 +266,7 @@ def test_a_thread_replays_while_another_thread_captures():
         got["B"] = step(Tensor(np.full((2, 4), 0.5))).numpy()
         b_done.set()
 
-    threads = [threading.Thread(target=thread_a, name="A"), threading.Thread(target=thread_b, name="B")]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(TIMEOUT)
-        assert not thread.is_alive(), "a thread hung"
+    run_threads(thread_a, thread_b, names=("A", "B"))
     assert step.captures == 2 and step.replays == 1
     np.testing.assert_allclose(got["B"], np.tanh(0.5 * np.linspace(-1.0, 1.0, 4)).sum() * np.ones(2), rtol=1e-12)
     np.testing.assert_allclose(got["A"], np.tanh(np.linspace(-1.0, 1.0, 4)).sum() * np.ones(3), rtol=1e-12)
