@@ -304,3 +304,50 @@ def test_four_threads_calling_one_compiled_step_share_its_cache_safely():
     finally:
         sys.setswitchinterval(interval)
     assert step.captures + step.replays == 4 * calls
+
+
+def test_two_threads_asking_for_a_new_device_at_once_get_one_backend(monkeypatch):
+    """Tensors are on one device when their backends are one object. The first tensors two threads
+    make on a device at once used to create two backends for it (then ``linear`` refused to mix
+    them: "tensors on different devices: 'cpu' and 'cpu'"). Thread 1 is held inside the creation of
+    the cpu backend; thread 2 asks for it meanwhile: now it waits, and both get the same object."""
+    from tinygrad_rnn import backend
+
+    monkeypatch.setattr(backend, "_BY_DEVICE", {k: v for k, v in backend._BY_DEVICE.items() if k != "cpu"})
+    monkeypatch.setattr(backend, "_BY_ARRAY_TYPE", dict(backend._BY_ARRAY_TYPE))
+    creating, second_inside = threading.Event(), threading.Event()
+    made = []
+    real_namespace = backend.numpy_namespace
+
+    def slow_namespace():
+        made.append(threading.current_thread().name)
+        if len(made) == 1:
+            creating.set()
+            second_inside.wait(0.3)  # the second thread waits outside the creation now: this times out
+        else:
+            second_inside.set()
+        return real_namespace()
+
+    monkeypatch.setattr(backend, "numpy_namespace", slow_namespace)
+    got = {}
+
+    def first():
+        got[1] = backend.get_backend("cpu")
+
+    def second():
+        wait(creating)
+        got[2] = backend.get_backend("cpu")
+
+    run_threads(first, second, names=("first", "second"))
+    assert got[1] is got[2] and made == ["first"]
+
+
+def test_gpu_and_cuda_name_one_backend():
+    from tinygrad_rnn import backend
+
+    if backend._BY_DEVICE.get("cuda") is None:
+        try:
+            backend.get_backend("cuda")
+        except backend.DeviceError:
+            pytest.skip("no usable GPU here (CuPy and a device are needed)")
+    assert backend.get_backend("gpu") is backend.get_backend("cuda")

@@ -26,6 +26,7 @@ Example:
 from __future__ import annotations
 
 import math
+import threading
 import types
 from typing import Any
 
@@ -225,15 +226,31 @@ DEVICES = ("cpu", "cuda", "gpu", "array_api_strict")
 
 
 def get_backend(device: str | None) -> Backend:
-    """The backend for a device name: ``"cpu"`` (NumPy), ``"cuda"`` (CuPy), ``"array_api_strict"``."""
+    """The backend for a device name: ``"cpu"`` (NumPy), ``"cuda"`` or ``"gpu"`` (CuPy), ``"array_api_strict"``."""
     device = "cpu" if device is None else str(device)
+    device = "cuda" if device == "gpu" else device  # two names, one device: one backend
     backend = _BY_DEVICE.get(device)
     if backend is not None:
         return backend
+    # One backend object per device, even when two threads ask for a new device at once: tensors are
+    # on one device when their backends are the same object, so a second "cpu" would refuse to mix.
+    with _CREATING:
+        backend = _BY_DEVICE.get(device)
+        if backend is None:
+            backend, array_type = _new_backend(device)
+            _BY_ARRAY_TYPE[array_type] = backend
+            _BY_DEVICE[device] = backend
+    return backend
+
+
+_CREATING = threading.Lock()
+
+
+def _new_backend(device: str) -> tuple[Backend, type]:
+    """A new backend for ``device``, and the type of its arrays."""
     if device == "cpu":
-        backend = NumpyBackend("cpu", numpy_namespace())
-        array_type = np.ndarray
-    elif device in ("cuda", "gpu"):
+        return NumpyBackend("cpu", numpy_namespace()), np.ndarray
+    if device == "cuda":
         try:
             import array_api_compat
             import cupy
@@ -246,18 +263,12 @@ def get_backend(device: str | None) -> Backend:
             cupy.cuda.runtime.getDeviceCount()
         except Exception as error:  # noqa: BLE001 - CuPy raises several types here
             raise DeviceError(f"device 'cuda': CuPy is installed but no GPU is usable ({error})") from None
-        backend = CupyBackend("cuda", array_api_compat.array_namespace(cupy.zeros(0)))
-        array_type = cupy.ndarray
-    elif device == "array_api_strict":
+        return CupyBackend("cuda", array_api_compat.array_namespace(cupy.zeros(0))), cupy.ndarray
+    if device == "array_api_strict":
         import array_api_strict
 
-        backend = Backend("array_api_strict", array_api_strict)
-        array_type = type(array_api_strict.asarray(0.0))
-    else:
-        raise DeviceError(f"unknown device {device!r}: use 'cpu', 'cuda' or 'array_api_strict'")
-    _BY_DEVICE[device] = backend
-    _BY_ARRAY_TYPE[array_type] = backend
-    return backend
+        return Backend("array_api_strict", array_api_strict), type(array_api_strict.asarray(0.0))
+    raise DeviceError(f"unknown device {device!r}: use 'cpu', 'cuda' or 'array_api_strict'")
 
 
 def backend_of(array: Any) -> Backend:
