@@ -81,11 +81,9 @@ class Compiled:
         tensors: list[Tensor] = []
         key = (flatten(list(args), tensors), flatten(kwargs, tensors), _grad_mode())
         with self._bookkeeping:
-            if key in self._eager:
-                tape = "eager"
-            else:
-                tape = self._replayable(key, tensors)
-        if tape == "eager":
+            eager = key in self._eager  # fallback=True made these arguments run eagerly
+            tape = None if eager else self._replayable(key, tensors)
+        if eager:
             return self.fn(*args, **kwargs)
         if tape is not None:
             return tape.replay(tensors)
