@@ -383,6 +383,21 @@ def test_class_losses_find_a_bad_target_with_every_reduction(loss, reduction):
     loss(x, np.array([0, -100, 4, 1]), reduction=reduction)  # ignored and in-range targets are fine
 
 
+@pytest.mark.parametrize("dtype", ["int64", "int32", "int8", "uint8", "uint64"])
+def test_class_losses_check_targets_of_every_integer_dtype(dtype):
+    """The fast check casts targets to unsigned (a negative one wraps to a huge value): the edges of
+    [0, C) pass, anything past either end is named, whatever the target's integer dtype."""
+    x = Tensor(scores(3, 5))
+    info = np.iinfo(dtype)
+    ok = np.array([0, 4, 2], dtype=dtype)
+    expected = F.cross_entropy(x, ok.astype("int64")).item()
+    assert F.cross_entropy(x, ok).item() == expected
+    for bad in {5, int(info.max), int(info.min), -1} - set(range(5)):
+        if info.min <= bad <= info.max:
+            with pytest.raises(IndexError, match=rf"cross_entropy: target of shape \(3,\) holds \[{bad}\]"):
+                F.cross_entropy(x, np.array([0, bad, 2], dtype=dtype))
+
+
 def test_a_bad_target_is_named_under_detect_anomaly_too():
     with tg.detect_anomaly(), pytest.raises(IndexError, match=r"cross_entropy: target of shape \(2,\) holds \[3\]"):
         F.cross_entropy(tg.zeros(2, 3, requires_grad=True), [0, 3])

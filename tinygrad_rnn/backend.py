@@ -328,3 +328,18 @@ _NUMPY_FLOATS = (np.dtype("float32"), np.dtype("float64"))
 def is_float(dtype: Any) -> bool:
     # NumPy's (and CuPy's) own dtype objects answer without a name lookup: every elementwise op asks
     return dtype is _NUMPY_FLOATS[0] or dtype is _NUMPY_FLOATS[1] or dtype_name(dtype) in FLOAT_DTYPES
+
+
+_INT64 = np.dtype("int64")
+
+
+def is_integer(dtype: Any) -> bool:
+    """Whether ``dtype`` holds integers (signed or unsigned, any width): what an index must be.
+
+    Example:
+        >>> import numpy as np
+        >>> is_integer(np.dtype("int64")), is_integer(np.dtype("uint8")), is_integer(np.dtype("float32"))
+        (True, True, False)
+    """
+    # int64, the dtype of nearly every index, answers without a name lookup (a loss at every step asks)
+    return dtype is _INT64 or dtype_name(dtype).startswith(("int", "uint"))

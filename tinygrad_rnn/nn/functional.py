@@ -330,19 +330,19 @@ def _class_loss(
     The target tensor goes into the op, which checks its values (one count on the fast path, see
     ``CrossEntropy.targets``): so the check runs in every replay of a compiled step too.
     """
-    name = op.name
+    name, shape = op.name, input.shape
     axis = _class_axis(name, input)
-    num_classes = input.shape[axis]
+    num_classes = shape[axis]
     if num_classes == 0:
         raise ValueError(
-            f"{name}: the input of shape {input.shape} has an empty class axis (axis {axis} has size 0); "
+            f"{name}: the input of shape {shape} has an empty class axis (axis {axis} has size 0); "
             "there must be at least one class"
         )
     target = _integer_indices(name, "target", target, input)
-    expected = input.shape[:1] + input.shape[2:] if input.ndim > 1 else ()
-    if target.shape != expected:
+    expected = (shape[0], *shape[2:]) if axis else ()
+    if target._data.shape != expected:
         raise ValueError(
-            f"{name}: input of shape {input.shape} (classes on axis {axis}) needs a target of "
+            f"{name}: input of shape {shape} (classes on axis {axis}) needs a target of "
             f"shape {expected} holding class indices, got target shape {target.shape}"
         )
     if weight is not None:
@@ -475,7 +475,7 @@ def _float_weight(name: str, what: str, weight: Any, like: Tensor, shape: tuple 
 
 def _integer_indices(name: str, what: str, indices: Any, like: Tensor) -> Tensor:
     indices = _constant(name, what, indices, like)
-    if not _backend.dtype_name(indices.dtype).startswith(("int", "uint")):
+    if not _backend.is_integer(indices._data.dtype):
         raise TypeError(
             f"{name}: {what} must hold integer indices (e.g. dtype int64), got dtype "
             f"{_backend.dtype_name(indices.dtype)} with shape {indices.shape}"

@@ -96,9 +96,15 @@ class CrossEntropy(Function):
         backend), and v_n as floats, or None when every target counts (the fast path).
 
         A target outside [0, C) that is not ``ignore_index`` raises an IndexError naming it. The
-        check costs one count: the targets that count are those the clip left alone (and that
-        differ from ``ignore_index``); only when some do not is each value looked at."""
+        check costs one reduction on the fast path: cast to unsigned, a negative index wraps to a
+        huge number, so "the largest unsigned target is below C" says every target is a class.
+        Otherwise (or with an ``ignore_index`` inside [0, C)) the targets that count are those a
+        clip leaves alone (and that differ from ``ignore_index``); only when some do not is each
+        value looked at."""
         xp, num_classes = self.xp, self.num_classes
+        if indices.size and not 0 <= ignore_index < num_classes:
+            if int(xp.max(xp.astype(indices, xp.uint64))) < num_classes:  # the fast path
+                return indices, None
         classes = xp.minimum(xp.maximum(indices, 0), num_classes - 1)  # (xp.clip costs more)
         counts = classes == indices
         if 0 <= ignore_index < num_classes:  # an ignore_index that is a class (padding 0, say)
