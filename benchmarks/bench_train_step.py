@@ -432,6 +432,22 @@ def interleaved_medians(calls: dict, rounds: int, steps: int) -> dict:
     return {name: statistics.median(v) for name, v in times.items()}
 
 
+def time_per_step(steps: dict, rounds: int) -> list:
+    """Microseconds per time step of each ``steps[T]`` (one training step over T time steps), printed
+    as table rows. Rounds of equal duration: a round runs max(T) / T training steps of each length,
+    so a burst of load on this shared machine falls on both lengths alike (one short step per round
+    was at the mercy of a single burst: 0.8 to 1.03 in three repeats of the same code)."""
+    longest = max(steps)
+    repeated = {T: (lambda step=step, n=longest // T: [step() for _ in range(n)]) for T, step in steps.items()}
+    medians = interleaved_medians(repeated, rounds, 1)
+    per_step = []
+    for T, median in medians.items():
+        step_seconds = median / (longest // T)
+        print(f"| {T} | {step_seconds * 1e3:.1f} | {step_seconds / T * 1e6:.1f} |")
+        per_step.append(step_seconds / T * 1e6)
+    return per_step
+
+
 WORKLOADS = [  # (label, V, H, B, T)
     ("vocab 65, hidden 128, batch 32, T 50", 65, 128, 32, 50),
     ("vocab 10, hidden 8, batch 1, T 200 (overhead-bound)", 10, 8, 1, 200),
@@ -531,23 +547,19 @@ def main() -> None:
     print("|---|---|---|")
     lengths = (500, 5000)
     models = {T: tinygrad_model(make_problem("rnn", 16, 32, 4, T)) for T in lengths}
-    medians = interleaved_medians({T: (lambda model=models[T]: tinygrad_step(model)) for T in lengths}, rounds + 2, 1)
-    for T, median in medians.items():
-        print(f"| {T} | {median * 1e3:.1f} | {median / T * 1e6:.1f} |")
-    print_targets(results, kinds, [medians[T] / T * 1e6 for T in lengths])
+    per_step = time_per_step({T: (lambda model=models[T]: tinygrad_step(model)) for T in lengths}, rounds + 2)
+    print_targets(results, kinds, per_step)
     print("\n" + HAND_TITLE + "\n")
     hand_results = print_hand_table(HAND_WORKLOADS, torch, rounds)
     print("\nTime per step of the tinygrad_rnn hand loop (RNN, vocab 16, hidden 32, batch 4): flat in T?\n")
     print("| T | ms per training step | us per time step |")
     print("|---|---|---|")
     hand_models = {T: hand_model("tinygrad_rnn", make_problem("rnn", 16, 32, 4, T)) for T in lengths}
-    hand_medians = interleaved_medians({T: (lambda m=hand_models[T]: hand_step(m)) for T in lengths}, rounds + 2, 1)
-    for T, median in hand_medians.items():
-        print(f"| {T} | {median * 1e3:.1f} | {median / T * 1e6:.1f} |")
+    hand_per_step = time_per_step({T: (lambda m=hand_models[T]: hand_step(m)) for T in lengths}, rounds + 2)
     if keep_freed_memory():  # after the hand loops, which are measured with the default allocator
         print("\nThe first workload again, glibc keeping freed memory (mallopt; see the module docstring)\n")
         print_table(WORKLOADS[:1], kinds, torch, rounds)
-    print_hand_targets(hand_results, [hand_medians[T] / T * 1e6 for T in lengths])  # the closing verdict
+    print_hand_targets(hand_results, hand_per_step)  # the closing verdict
 
 
 if __name__ == "__main__":

@@ -63,3 +63,16 @@ def test_the_hand_loop_verdict_compares_like_with_like(bench, capsys):
     assert f"- {last}: tinygrad_rnn loop / torch loop = 1.25 (< 1: NOT met)" in lines
     assert "- all four faster than torch: NOT met" in lines
     assert "- hand loop, time per step T=500 -> 5000: x1.06 (flat within 10%: met)" in lines
+
+
+def test_time_per_step_gives_both_lengths_rounds_of_equal_work(bench, capsys):
+    calls = {500: 0, 5000: 0}
+
+    def step(T):
+        calls[T] += 1
+
+    per_step = bench.time_per_step({T: (lambda T=T: step(T)) for T in calls}, rounds=3)
+    # one warm-up round and three timed ones; ten short steps for every long one
+    assert calls == {500: 4 * 10, 5000: 4 * 1}
+    assert len(per_step) == 2 and all(us > 0 for us in per_step)
+    assert [line.split(" | ")[0] for line in capsys.readouterr().out.splitlines()] == ["| 500", "| 5000"]
