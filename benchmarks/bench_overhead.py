@@ -16,7 +16,9 @@ Target (issue 2): at most 3 us per op forward, 5 us per op backward.
 Then the losses, where users put them (a loss at every time step): each of nn.functional's losses
 on (1, 8) and (32, 65) float32 inputs (class indices for the class losses), forward alone and
 backward alone (loss.backward() of a fresh forward), against torch.nn.functional's same loss on
-the same data. Target (issue 11): cross_entropy within 2x of torch's, forward and backward.
+the same data. Target (issue 11): cross_entropy within 2x of torch's, forward and backward. A last
+table times cross_entropy's forward hand-written in NumPy (no tensor, no check: the fewest array
+calls) right after, so the run shows how close to torch a NumPy engine can come at all.
 
 Python's cycle collector: PyTorch, imported for its columns, brings ~150,000 Python objects that a
 full collection would walk while a chain is being built; after the imports the benchmark calls
@@ -182,6 +184,36 @@ def print_loss_rows(rows: list) -> None:
     print(f"\ncross_entropy: at most {worst:.2f}x torch's F.cross_entropy, forward and backward (<= 2x: {verdict})")
 
 
+def numpy_cross_entropy(x: np.ndarray, classes: np.ndarray) -> np.floating:
+    """The same mean cross-entropy, hand-written in NumPy (no tensor, no graph, no target check): the
+    fewest array calls a NumPy engine's forward can make, each the cheapest spelling (a ufunc's reduce
+    skips the Python wrapper of ``x.max()`` and ``.mean()``). lp = s - max - log(sum(exp(s - max)))."""
+    shifted = x - np.maximum.reduce(x, axis=1, keepdims=True)
+    nll = np.log(np.add.reduce(np.exp(shifted), axis=1)) - shifted[np.arange(classes.shape[0]), classes]
+    return np.add.reduce(nll) / classes.shape[0]
+
+
+def print_numpy_floor(rows: list, rounds: int) -> None:
+    """What hand-written NumPy costs for cross_entropy's forward, beside the engine's and torch's
+    figures of the same run: how close to torch any NumPy engine can come on these small inputs."""
+    print("\ncross_entropy forward, hand-written NumPy (the floor for a NumPy engine), us per call\n")
+    print("| input | numpy | engine | torch | numpy/torch | engine/numpy |")
+    print("|---|---|---|---|---|---|")
+    for name, shape, us in rows:
+        if name != "cross_entropy":
+            continue
+        x, classes = loss_arguments(name, shape)
+        times = []
+        for _ in range(rounds + 1):  # the first round warms up
+            start = time.perf_counter()
+            for _ in range(CALLS):
+                numpy_cross_entropy(x, classes)
+            times.append(time.perf_counter() - start)
+        bare = statistics.median(times[1:]) / CALLS * 1e6
+        ours, theirs = us[0]
+        print(f"| {shape} | {bare:.1f} | {ours:.1f} | {theirs:.1f} | {bare / theirs:.2f} | {ours / bare:.2f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds (a smoke run)")
@@ -236,7 +268,10 @@ def main() -> None:
     print(
         f"engine forward per op: at most {worst:.2f}x torch's (issue 11: <= 1.0: {'met' if worst <= 1 else 'NOT met'})"
     )
-    print_loss_rows(loss_rows(torch, rounds))
+    losses = loss_rows(torch, rounds)
+    print_loss_rows(losses)
+    if torch is not None:
+        print_numpy_floor(losses, rounds)
 
 
 if __name__ == "__main__":

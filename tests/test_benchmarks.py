@@ -76,3 +76,16 @@ def test_time_per_step_gives_both_lengths_rounds_of_equal_work(bench, capsys):
     assert calls == {500: 4 * 10, 5000: 4 * 1}
     assert len(per_step) == 2 and all(us > 0 for us in per_step)
     assert [line.split(" | ")[0] for line in capsys.readouterr().out.splitlines()] == ["| 500", "| 5000"]
+
+
+def test_the_numpy_floor_of_cross_entropy_computes_the_same_loss():
+    overhead = load_file("benchmarks/bench_overhead.py")
+    import numpy as np
+
+    import tinygrad_rnn as tg
+    from tinygrad_rnn.nn import functional as F
+
+    for shape in overhead.LOSS_SHAPES:
+        x, classes = overhead.loss_arguments("cross_entropy", shape)
+        expected = F.cross_entropy(tg.Tensor(x), tg.Tensor(classes)).item()
+        assert np.isclose(float(overhead.numpy_cross_entropy(x, classes)), expected, rtol=1e-6)
