@@ -18,14 +18,50 @@ def collector_on():
     gc.enable()
 
 
-def test_recording_pauses_the_collector_and_backward_resumes_it():
+def test_recording_pauses_the_collector_and_freeing_the_graph_resumes_it():
     w = tg.Tensor([1.0, 2.0], requires_grad=True)
     assert gc.isenabled()
     loss = (w * w).sum()
     assert not gc.isenabled()
     loss.backward()
+    assert not gc.isenabled()  # backpropagated, but ``loss`` still holds the graph
+    del loss
+    assert gc.isenabled()  # freed: no collection had to walk it
+    (w * 3).sum().backward()  # the next graph pauses it again; a temporary loss is freed at once
     assert gc.isenabled()
-    (w * 3).sum().backward()  # the next graph pauses it again, its backward resumes it
+
+
+def test_a_loss_kept_after_its_backward_resumes_the_collector_within_a_bound(monkeypatch):
+    import time
+
+    monkeypatch.setattr(collector, "RESUME_AFTER", 0.05)
+    w = tg.Tensor([1.0], requires_grad=True)
+    loss = (w * 2).sum()
+    loss.backward()
+    assert not gc.isenabled()
+    deadline = time.monotonic() + 5
+    while not gc.isenabled() and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert gc.isenabled()  # the watcher resumed it, the graph still alive
+    assert loss.item() == 2.0
+
+
+def test_a_loss_rebound_after_the_next_forward_hands_the_pause_on(monkeypatch):
+    """``loss = f(x); loss.backward()`` in a loop frees each graph during the next forward: that
+    must not resume the collector while the new graph is recorded; RESUME_AFTER still bounds it."""
+    import time
+
+    monkeypatch.setattr(collector, "RESUME_AFTER", 0.2)
+    w = tg.Tensor([1.0], requires_grad=True)
+    loss = (w * 2).sum()
+    loss.backward()
+    start = time.monotonic()
+    loss = (w * 3).sum()  # the old graph is freed here, while the new one is recorded
+    still_paused = not gc.isenabled()
+    loss.backward()
+    if time.monotonic() - start < 0.2:  # (a slow machine may have reached the bound already)
+        assert still_paused
+    del loss
     assert gc.isenabled()
 
 
@@ -50,8 +86,9 @@ def test_a_failing_backward_still_resumes_the_collector():
     loss = (w * 2).sum()
     loss.backward()
     with pytest.raises(RuntimeError, match="already"):
-        loss.backward()  # the graph was freed: an error, and the collector runs again
-    assert gc.isenabled()
+        loss.backward()  # the graph was freed: an error
+    del loss
+    assert gc.isenabled()  # and the collector runs again once the graph is gone
 
 
 def test_a_pause_without_a_backward_is_bounded(monkeypatch):

@@ -119,7 +119,7 @@ def backward(root: Any, grad: Any, retain_graph: bool = False, on_edge: Any = No
     try:
         _backward(root, grad, retain_graph, on_edge)
     finally:
-        _collector.backward_done()  # the cycle collector, paused while the graph was recorded, runs again
+        _collector.backward_done(root)  # the cycle collector runs again once this graph is freed
     if _recording.recorder is not None:  # tinygrad_rnn.compile: this backward is complete
         _recording.recorder.backward_done()
 
