@@ -143,3 +143,34 @@ def test_threads_that_train_at_once_leave_the_collector_on():
         worker.join()
     assert not errors
     assert gc.isenabled()
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "fork"), reason="os.fork is POSIX only")
+def test_a_forked_child_pauses_and_resumes_the_collector_on_its_own(monkeypatch):
+    """The resume watcher is a thread, which a forked child does not inherit: the child starts its
+    own, so a loss kept there is bounded too."""
+    import os
+    import time
+
+    monkeypatch.setattr(collector, "RESUME_AFTER", 0.05)
+    w = tg.Tensor([1.0], requires_grad=True)
+    kept = (w * 2).sum()
+    kept.backward()  # the parent's watcher is running
+    pid = os.fork()
+    if pid == 0:  # the child: exit status 0 when both ways of resuming work
+        ok = False
+        try:
+            loss = (w * 3).sum()
+            loss.backward()
+            del loss
+            freed_resumes = gc.isenabled()
+            loss = (w * 3).sum()
+            loss.backward()
+            deadline = time.monotonic() + 5
+            while not gc.isenabled() and time.monotonic() < deadline:
+                time.sleep(0.01)
+            ok = freed_resumes and gc.isenabled()
+        finally:
+            os._exit(0 if ok else 1)
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0

@@ -52,6 +52,7 @@ Example:
 from __future__ import annotations
 
 import gc
+import os
 import threading
 import time
 import weakref
@@ -145,6 +146,19 @@ def _watch() -> None:
                 _wake.wait(left)
                 continue
             _resume()
+
+
+def _after_fork_in_child() -> None:
+    """A forked child has none of the parent's threads, and a lock the watcher held stays held:
+    start from fresh ones (a new watcher starts at the child's first deferred resume)."""
+    global _lock, _wake, _watcher
+    _lock = threading.RLock()
+    _wake = threading.Condition(_lock)
+    _watcher = None
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 @contextmanager
