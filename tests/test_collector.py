@@ -65,6 +65,22 @@ def test_a_loss_rebound_after_the_next_forward_hands_the_pause_on(monkeypatch):
     assert gc.isenabled()
 
 
+def test_a_loop_that_keeps_each_loss_into_the_next_step_still_lets_the_collector_run(monkeypatch):
+    """In ``loss = f(x); loss.backward()`` every graph outlives its backward into the next recording,
+    so no graph's release can resume the collector: the watcher does, once per RESUME_AFTER."""
+    import time
+
+    monkeypatch.setattr(collector, "RESUME_AFTER", 0.05)
+    w = tg.Tensor([1.0], requires_grad=True)
+    ran = False
+    end = time.monotonic() + 5
+    while not ran and time.monotonic() < end:
+        loss = (w * 2).sum()
+        loss.backward()
+        ran = gc.isenabled()
+    assert ran
+
+
 def test_ops_that_record_nothing_leave_the_collector_alone():
     x = tg.Tensor([1.0, 2.0])  # requires no grad
     (x * 2).sum()

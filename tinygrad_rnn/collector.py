@@ -72,7 +72,8 @@ RESUME_AFTER = 1.0
 resume_at: float = -1
 _paused_by_engine = False
 _graph: weakref.ref | None = None  # the root of the graph whose release resumes the collector
-_deadline: float | None = None  # time.monotonic() by which the collector resumes anyway
+_owed = False  # a backward has finished and its resume has not happened yet (perhaps handed on)
+_deadline: float | None = None  # time.monotonic() at which the watcher resumes an owed pause
 _lock = threading.RLock()  # a graph's release may run in any thread, and the watcher in its own
 _wake = threading.Condition(_lock)
 _watcher: threading.Thread | None = None
@@ -97,7 +98,7 @@ def backward_done(root: Any = None) -> None:
     """A backward of the graph behind ``root`` finished: the collector runs again once that graph
     is freed, or by :data:`RESUME_AFTER` seconds from now (at once without a ``root``); the next
     recorded op pauses it again."""
-    global resume_at, _graph, _deadline
+    global resume_at, _graph, _owed, _deadline
     with _lock:
         resume_at = -1
         if not _paused_by_engine:
@@ -105,8 +106,8 @@ def backward_done(root: Any = None) -> None:
         if root is None:
             _resume()
             return
-        _graph = weakref.ref(root, _graph_freed)
-        if _deadline is None:  # kept from an earlier backward: the collector waits at most this long
+        _graph, _owed = weakref.ref(root, _graph_freed), True
+        if _deadline is None:  # else the watcher already waits for an earlier (sooner) deadline
             _deadline = time.monotonic() + RESUME_AFTER
             _start_watcher()
             _wake.notify()
@@ -120,8 +121,8 @@ def _graph_freed(_reference: weakref.ref) -> None:
 
 
 def _resume() -> None:
-    global _paused_by_engine, _graph, _deadline
-    _graph = _deadline = None
+    global _paused_by_engine, _graph, _owed
+    _graph, _owed = None, False
     if _paused_by_engine:
         _paused_by_engine = False
         gc.enable()
@@ -136,6 +137,9 @@ def _start_watcher() -> None:
 
 
 def _watch() -> None:
+    """At each deadline: resume the collector if a backward's resume is still owed (its loss kept,
+    or its pause handed on to the next recording); one wake-up per deadline, not per backward."""
+    global _deadline
     with _lock:
         while True:
             if _deadline is None:
@@ -145,16 +149,18 @@ def _watch() -> None:
             if left > 0:
                 _wake.wait(left)
                 continue
-            _resume()
+            _deadline = None
+            if _owed:
+                _resume()
 
 
 def _after_fork_in_child() -> None:
     """A forked child has none of the parent's threads, and a lock the watcher held stays held:
     start from fresh ones (a new watcher starts at the child's first deferred resume)."""
-    global _lock, _wake, _watcher
+    global _lock, _wake, _watcher, _deadline
     _lock = threading.RLock()
     _wake = threading.Condition(_lock)
-    _watcher = None
+    _watcher = _deadline = None  # no watcher waits for the parent's deadline here
 
 
 if hasattr(os, "register_at_fork"):  # POSIX
