@@ -190,3 +190,18 @@ def test_a_forked_child_pauses_and_resumes_the_collector_on_its_own(monkeypatch)
             os._exit(0 if ok else 1)
     _, status = os.waitpid(pid, 0)
     assert os.waitstatus_to_exitcode(status) == 0
+
+
+def test_a_program_that_ends_with_its_loss_alive_exits():
+    """The graph of a loss kept to the end is freed during interpreter shutdown, and its release
+    must not wait for a lock the (daemon) resume watcher held when shutdown froze it. That hung
+    about half of such runs; five in a row exit."""
+    import subprocess
+    import sys
+
+    program = (
+        "import tinygrad_rnn as tg\nw = tg.Tensor([1.0], requires_grad=True)\nloss = (w * 2).sum()\nloss.backward()\n"
+    )
+    for _ in range(5):
+        done = subprocess.run([sys.executable, "-c", program], timeout=60, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr

@@ -51,6 +51,7 @@ Example:
 
 from __future__ import annotations
 
+import atexit
 import gc
 import os
 import threading
@@ -77,6 +78,7 @@ _deadline: float | None = None  # time.monotonic() at which the watcher resumes 
 _lock = threading.RLock()  # a graph's release may run in any thread, and the watcher in its own
 _wake = threading.Condition(_lock)
 _watcher: threading.Thread | None = None
+_stopping = False  # set at exit: the watcher ends
 
 
 def recorded(tensor_id: int) -> None:
@@ -114,10 +116,18 @@ def backward_done(root: Any = None) -> None:
 
 
 def _graph_freed(_reference: weakref.ref) -> None:
-    """The backpropagated graph was freed: resume, unless a new recording has taken the pause over."""
-    with _lock:
+    """The backpropagated graph was freed: resume, unless a new recording has taken the pause over.
+
+    It runs wherever the last reference went, even during interpreter shutdown, so it never waits
+    for the lock: if another thread holds it, the watcher's deadline resumes the collector instead.
+    """
+    if not _lock.acquire(blocking=False):
+        return
+    try:
         if _reference is _graph and resume_at < 0:
             _resume()
+    finally:
+        _lock.release()
 
 
 def _resume() -> None:
@@ -141,7 +151,7 @@ def _watch() -> None:
     or its pause handed on to the next recording); one wake-up per deadline, not per backward."""
     global _deadline
     with _lock:
-        while True:
+        while not _stopping:
             if _deadline is None:
                 _wake.wait()
                 continue
@@ -152,6 +162,22 @@ def _watch() -> None:
             _deadline = None
             if _owed:
                 _resume()
+
+
+def _stop_watcher() -> None:
+    """At exit, before the interpreter freezes daemon threads: end the watcher, so that it cannot
+    be frozen holding the lock (a loss freed during shutdown would then wait for it forever)."""
+    global _stopping
+    watcher = _watcher
+    if watcher is None:
+        return
+    with _lock:
+        _stopping = True
+        _wake.notify()
+    watcher.join(timeout=1.0)
+
+
+atexit.register(_stop_watcher)
 
 
 def _after_fork_in_child() -> None:
