@@ -81,6 +81,29 @@ def test_a_loop_that_keeps_each_loss_into_the_next_step_still_lets_the_collector
     assert ran
 
 
+def test_a_freed_graph_resumes_the_collector_while_another_thread_briefly_holds_the_lock():
+    """The watcher takes the collector's lock for a moment at each deadline: a graph freed in such
+    a moment still resumes the collector at once (its release waits briefly, never for good)."""
+    import threading
+
+    w = tg.Tensor([1.0], requires_grad=True)
+    loss = (w * 2).sum()
+    loss.backward()
+    holding, done = threading.Event(), threading.Event()
+
+    def hold_the_lock():
+        with collector._lock:
+            holding.set()
+            done.wait(0.03)
+
+    holder = threading.Thread(target=hold_the_lock)
+    holder.start()
+    holding.wait()
+    del loss  # freed while the lock is held: waits ~30 ms, then resumes
+    holder.join()
+    assert gc.isenabled()
+
+
 def test_ops_that_record_nothing_leave_the_collector_alone():
     x = tg.Tensor([1.0, 2.0])  # requires no grad
     (x * 2).sum()

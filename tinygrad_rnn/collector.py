@@ -25,7 +25,8 @@ the first collection after the resume walks all of it: about 4 ms per training s
 a moment later. Waiting for the graph to be freed skips that walk. When a loss outlives its
 backward into the next step (``loss = f(x)`` rebinding it only after the next forward), the next
 recording takes the pause over, and :data:`RESUME_AFTER` still lets the collector run at least
-about once a second; a small daemon thread keeps that promise when nothing else happens.
+about once a second; a small daemon thread keeps that promise when nothing else happens (it is
+ended at exit, and a graph freed during shutdown does not wait for it).
 
 Only a pause the engine made is undone: a collector the user turned off stays off, and
 ``gc.collect()`` works as always. The collector is one per process: a backward in one thread
@@ -118,10 +119,11 @@ def backward_done(root: Any = None) -> None:
 def _graph_freed(_reference: weakref.ref) -> None:
     """The backpropagated graph was freed: resume, unless a new recording has taken the pause over.
 
-    It runs wherever the last reference went, even during interpreter shutdown, so it never waits
-    for the lock: if another thread holds it, the watcher's deadline resumes the collector instead.
+    It runs wherever the last reference went, even during interpreter shutdown, so it waits for the
+    lock only briefly (the watcher holds it for microseconds, but shutdown may freeze it holding
+    it): if the lock stays taken, the watcher's deadline resumes the collector instead.
     """
-    if not _lock.acquire(blocking=False):
+    if not _lock.acquire(timeout=0.1):
         return
     try:
         if _reference is _graph and resume_at < 0:
