@@ -35,6 +35,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import argparse  # noqa: E402
+import functools  # noqa: E402
 import gc  # noqa: E402
 import statistics  # noqa: E402
 import time  # noqa: E402
@@ -119,6 +120,14 @@ def loss_arguments(name: str, shape: tuple) -> tuple:
     return x, gen.uniform(0, 1, size=shape).astype(np.float32)
 
 
+def seconds_of_calls(call) -> float:
+    """Seconds for CALLS calls of ``call()``."""
+    start = time.perf_counter()
+    for _ in range(CALLS):
+        call()
+    return time.perf_counter() - start
+
+
 def loss_calls(library, functional, tensor, name: str, shape: tuple) -> tuple:
     """(forward, backward) timers: seconds for CALLS forwards; seconds of CALLS backwards alone."""
     x_array, other = loss_arguments(name, shape)
@@ -131,10 +140,7 @@ def loss_calls(library, functional, tensor, name: str, shape: tuple) -> tuple:
         return out if out.ndim == 0 else out.sum()  # softmaxes: a scalar to backpropagate
 
     def forward():
-        start = time.perf_counter()
-        for _ in range(CALLS):
-            call()
-        return time.perf_counter() - start
+        return seconds_of_calls(call)
 
     def backward():
         spent = 0.0
@@ -203,13 +209,8 @@ def print_numpy_floor(rows: list, rounds: int) -> None:
         if name != "cross_entropy":
             continue
         x, classes = loss_arguments(name, shape)
-        times = []
-        for _ in range(rounds + 1):  # the first round warms up
-            start = time.perf_counter()
-            for _ in range(CALLS):
-                numpy_cross_entropy(x, classes)
-            times.append(time.perf_counter() - start)
-        bare = statistics.median(times[1:]) / CALLS * 1e6
+        times = [seconds_of_calls(functools.partial(numpy_cross_entropy, x, classes)) for _ in range(rounds + 1)]
+        bare = statistics.median(times[1:]) / CALLS * 1e6  # the first round warms up
         ours, theirs = us[0]
         print(f"| {shape} | {bare:.1f} | {ours:.1f} | {theirs:.1f} | {bare / theirs:.2f} | {ours / bare:.2f} |")
 

@@ -437,12 +437,12 @@ def time_per_step(steps: dict, rounds: int) -> list:
     as table rows. Rounds of equal duration: a round runs max(T) / T training steps of each length,
     so a burst of load on this shared machine falls on both lengths alike (one short step per round
     was at the mercy of a single burst: 0.8 to 1.03 in three repeats of the same code)."""
-    longest = max(steps)
-    repeated = {T: (lambda step=step, n=longest // T: [step() for _ in range(n)]) for T, step in steps.items()}
+    repeats = {T: max(steps) // T for T in steps}
+    repeated = {T: (lambda step=step, n=repeats[T]: [step() for _ in range(n)]) for T, step in steps.items()}
     medians = interleaved_medians(repeated, rounds, 1)
     per_step = []
     for T, median in medians.items():
-        step_seconds = median / (longest // T)
+        step_seconds = median / repeats[T]
         print(f"| {T} | {step_seconds * 1e3:.1f} | {step_seconds / T * 1e6:.1f} |")
         per_step.append(step_seconds / T * 1e6)
     return per_step

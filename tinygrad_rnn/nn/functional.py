@@ -327,8 +327,8 @@ def _class_loss(
 ) -> Tensor:
     """The fused op ``op`` (:class:`fused_losses.CrossEntropy` or ``NLL``) on checked arguments.
 
-    The target tensor goes into the op, which checks its values (one count on the fast path, see
-    ``CrossEntropy.targets``): so the check runs in every replay of a compiled step too.
+    The target tensor goes into the op, which checks its values (one reduction on the fast path,
+    see ``CrossEntropy.targets``): so the check runs in every replay of a compiled step too.
     """
     name, shape = op.name, input.shape
     axis = _class_axis(name, input)

@@ -102,12 +102,13 @@ class CrossEntropy(Function):
         clip leaves alone (and that differ from ``ignore_index``); only when some do not is each
         value looked at."""
         xp, num_classes = self.xp, self.num_classes
-        if indices.size and not 0 <= ignore_index < num_classes:
+        ignores_a_class = 0 <= ignore_index < num_classes  # an ignore_index that is a class (padding 0, say)
+        if indices.size and not ignores_a_class:
             if int(xp.max(xp.astype(indices, xp.uint64))) < num_classes:  # the fast path
                 return indices, None
         classes = xp.minimum(xp.maximum(indices, 0), num_classes - 1)  # (xp.clip costs more)
         counts = classes == indices
-        if 0 <= ignore_index < num_classes:  # an ignore_index that is a class (padding 0, say)
+        if ignores_a_class:
             counts = counts & (indices != ignore_index)
         if int(xp.count_nonzero(counts)) == counts.size:
             return classes, None
