@@ -9,8 +9,6 @@ Example:
 
 from __future__ import annotations
 
-from typing import Any
-
 from ..function import Function
 from ..shape_rules import broadcast_shape
 from ..tensor import Tensor
@@ -49,7 +47,7 @@ class MatMul(Function):
         need_a, need_b = self.needs_input_grad
         grad_a = grad_b = None
         if need_a:
-            grad_a = times_transposed(xp, grad, b2) if grad.ndim == 2 else xp.matmul(grad, b2.mT)
+            grad_a = xp.matmul(grad, b2.mT)
             if a.ndim == 1:
                 grad_a = grad_a[..., 0, :]
         if need_b:
@@ -80,7 +78,7 @@ class Linear(Function):
         rows = _as_rows(self.xp, x)  # every leading axis is a batch axis: one 2-D matmul
         self.save_for_backward(rows, weight)
         self.input_shape = x.shape
-        y = times_transposed(self.xp, rows, weight)
+        y = self.xp.matmul(rows, weight.mT)
         if x.ndim != 2:
             y = self.xp.reshape(y, (*x.shape[:-1], weight.shape[0]))
         if bias is not None:
@@ -120,34 +118,6 @@ def _check_broadcasts_to(bias_shape: tuple, output_shape: tuple, out_features: i
             f"linear: bias {tuple(bias_shape)} does not broadcast to the output {tuple(output_shape)}; "
             f"a bias has shape ({out_features},) (out_features)"
         )
-
-
-def times_transposed(xp: Any, a: Any, b: Any) -> Any:
-    """a @ b^T for matrices a (m, k) and b (n, k), computed as (b @ a^T)^T when a has 16 to 128 rows.
-
-    The two are the same product (the second is a transposed view of the n x m result). Why the
-    swap: OpenBLAS multiplies a block of a few dozen rows by a transposed stored matrix (x @ W.T,
-    a weight kept (out, in) as in PyTorch: every ``linear``, and dL/da = dL/dy @ b^T of ``matmul``)
-    markedly slower than W @ x.T. Float32, one thread, µs on this project's machines:
-
-        rows of a      b          a @ b.T    (b @ a.T).T
-        32             128 x 128  19.3       17.2
-        32             512 x 128  89.6       55.4
-        16             2048 x 512 841        434
-        64             2048 x 512 1812       1382
-        8, 256, 1600   (mixed: the swap gains nothing or loses up to 20%)
-
-    Results agree to rounding (the kernel's summation order differs).
-
-    Example:
-        >>> import numpy as np
-        >>> a, b = np.ones((32, 3)), np.arange(6.0).reshape(2, 3)
-        >>> bool(np.allclose(times_transposed(np, a, b), a @ b.T))
-        True
-    """
-    if 16 <= a.shape[0] <= 128:
-        return xp.matmul(b, a.mT).mT
-    return xp.matmul(a, b.mT)
 
 
 def _as_rows(xp, x):
