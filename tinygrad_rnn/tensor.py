@@ -1,7 +1,7 @@
 """Tensor: an array, the op that made it, and (after backward) its gradient.
 
 Every method here is a thin, explicit front for an op in ``tinygrad_rnn/ops/`` (where forward
-and backward stand side by side) or a short composition of ops. Nothing is patched in at import
+and backward stand side by side) or for a composition of ops (``ops/composite.py``). Nothing is patched in at import
 time: what ``a + b`` does is ``Tensor.__add__`` below.
 
 Example:
@@ -26,8 +26,8 @@ import numpy as np
 from . import backend as _backend
 from . import modes as _modes
 from . import tensor_copy
-from .shape_rules import normalize_axis, reduced_count, shape_from_args, split_sizes
-from .tensor_data import check_numeric, from_python
+from .shape_rules import shape_from_args
+from .tensor_data import check_numeric, from_python, op_output
 
 _ids = itertools.count()  # stable node ids: the same program numbers its nodes the same way
 Axis = int | tuple[int, ...] | None
@@ -117,7 +117,7 @@ class Tensor:
         ``scope``: the calling thread's scope path, if the caller has already read it.
         """
         if type(data) is not np.ndarray:  # a NumPy scalar, another library's array, or a protocol slip
-            data = _op_output(data, ctx)
+            data = op_output(data, ctx)
         tensor = _new(cls)
         tensor._init(data, backend, ctx, _modes.current().scope if scope is None else scope)
         return tensor
@@ -502,7 +502,7 @@ class Tensor:
         return ops.reduce.Sum.apply(self, axis=axis, keepdims=keepdims)
 
     def mean(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
-        return self.sum(axis, keepdims) / reduced_count(self.shape, axis)
+        return ops.composite.mean(self, axis, keepdims)
 
     def max(self, axis: Axis = None, keepdims: bool = False) -> Tensor:
         return ops.reduce.Max.apply(self, axis=axis, keepdims=keepdims)
@@ -512,10 +512,7 @@ class Tensor:
 
     def var(self, axis: Axis = None, keepdims: bool = False, correction: int = 1) -> Tensor:
         """Variance, sum((x - mean)^2) / (N - correction); ``correction=1`` as in PyTorch."""
-        deviation = self - self.mean(axis, keepdims=True)
-        return (deviation * deviation).sum(axis, keepdims) / ops.reduce.degrees_of_freedom(
-            "var", reduced_count(self.shape, axis), correction
-        )
+        return ops.composite.var(self, axis, keepdims, correction)
 
     def std(self, axis: Axis = None, keepdims: bool = False, correction: int = 1) -> Tensor:
         """Standard deviation, sqrt(var); ``correction=1`` as in PyTorch.
@@ -543,21 +540,13 @@ class Tensor:
     view = reshape
 
     def flatten(self, start: int = 0, end: int = -1) -> Tensor:
-        if self.ndim == 0:
-            return self.reshape(1)
-        start, end = normalize_axis("flatten", start, self.ndim), normalize_axis("flatten", end, self.ndim)
-        if start > end:
-            raise ValueError(f"flatten: start axis {start} comes after end axis {end} (shape {self.shape})")
-        return self.reshape(*self.shape[:start], math.prod(self.shape[start : end + 1]), *self.shape[end + 1 :])
+        return ops.composite.flatten(self, start, end)
 
     def permute(self, *axes: int | Sequence[int]) -> Tensor:
         return ops.shape.Permute.apply(self, axes=shape_from_args(axes))
 
     def transpose(self, axis0: int = -2, axis1: int = -1) -> Tensor:
-        axis0, axis1 = normalize_axis("transpose", axis0, self.ndim), normalize_axis("transpose", axis1, self.ndim)
-        axes = list(range(self.ndim))
-        axes[axis0], axes[axis1] = axes[axis1], axes[axis0]
-        return self.permute(axes)
+        return ops.composite.transpose(self, axis0, axis1)
 
     @property
     def T(self) -> Tensor:  # noqa: N802 - the usual name
@@ -565,20 +554,13 @@ class Tensor:
         return self.permute(tuple(reversed(range(self.ndim))))
 
     def squeeze(self, axis: Axis = None) -> Tensor:
-        axes = {a for a in ops.reduce.normalize_axes("squeeze", axis, self.ndim) if self.shape[a] == 1}
-        return self.reshape(*(n for i, n in enumerate(self.shape) if i not in axes))
+        return ops.composite.squeeze(self, axis)
 
     def unsqueeze(self, axis: int) -> Tensor:
-        axis = normalize_axis("unsqueeze", axis, self.ndim + 1)  # the new axis can also go last
-        return self.reshape(*self.shape[:axis], 1, *self.shape[axis:])
+        return ops.composite.unsqueeze(self, axis)
 
     def expand(self, *shape: int | Sequence[int]) -> Tensor:
-        shape = shape_from_args(shape)
-        new = len(shape) - self.ndim  # leading axes that x does not have
-        if -1 in shape[: max(new, 0)]:
-            raise ValueError(f"expand: -1 (keep the size) in {shape} falls on a new axis of shape {self.shape}")
-        shape = tuple(n if n != -1 else self.shape[i - new] for i, n in enumerate(shape))
-        return ops.shape.Expand.apply(self, shape=shape)
+        return ops.composite.expand(self, shape_from_args(shape))
 
     def __getitem__(self, key: Any) -> Tensor:
         return ops.shape.GetItem.apply(self, key=key)
@@ -589,40 +571,19 @@ class Tensor:
 
     def split(self, size_or_sizes: int | Sequence[int], axis: int = 0) -> tuple[Tensor, ...]:
         """Pieces of ``size`` along ``axis`` (the last one may be shorter), or of given sizes."""
-        axis = normalize_axis("split", axis, self.ndim)
-        sizes = split_sizes(size_or_sizes, self.shape, axis)
-        before = (slice(None),) * axis
-        starts = itertools.accumulate([0, *sizes])
-        return tuple(self[(*before, slice(a, a + n))] for a, n in zip(starts, sizes))
+        return ops.composite.split(self, size_or_sizes, axis)
 
     def chunk(self, chunks: int, axis: int = 0) -> tuple[Tensor, ...]:
         """At most ``chunks`` pieces of equal size along ``axis`` (the last one may be shorter)."""
-        if chunks < 1:
-            raise ValueError(f"chunk: the number of chunks must be at least 1, got {chunks}")
-        return self.split(-(-self.shape[normalize_axis("chunk", axis, self.ndim)] // chunks), axis)
+        return ops.composite.chunk(self, chunks, axis)
 
     def unbind(self, axis: int = 0) -> tuple[Tensor, ...]:
-        axis = normalize_axis("unbind", axis, self.ndim)
-        before = (slice(None),) * axis
-        return tuple(self[(*before, i)] for i in range(self.shape[axis]))
+        return ops.composite.unbind(self, axis)
 
 
 def _numeric(other: Any) -> bool:
     """Whether ``other`` can be compared with a tensor elementwise (numbers, arrays, tensors)."""
     return isinstance(other, (Tensor, numbers.Number, list, tuple)) or hasattr(other, "__array_namespace__")
-
-
-def _op_output(data: Any, ctx: Any) -> Any:
-    """An op's output as an array: NumPy's 0-d scalars become arrays; anything else is a protocol error."""
-    if isinstance(data, np.generic):
-        return np.asarray(data)
-    if hasattr(data, "shape") and hasattr(data, "dtype") and not isinstance(data, Tensor):
-        return data  # an array of another library (CuPy, array-api-strict)
-    op = "an op" if ctx is None else f"op '{ctx.name}'"
-    raise TypeError(
-        f"forward of {op} returned a {type(data).__name__}; Function.forward must return one array of "
-        "the inputs' array library (compute it with self.xp from the arrays it receives), not a Tensor or list"
-    )
 
 
 # --- the one place the import cycle is closed -------------------------------------------------

@@ -51,3 +51,18 @@ def from_python(data: Any, default_float: bool = True) -> np.ndarray:
     if default_float and array.dtype == np.float64 and from_python:
         array = array.astype(np.float32)  # Python floats default to float32, as in PyTorch
     return array
+
+
+def op_output(data: Any, ctx: Any) -> Any:
+    """An op's output that is not a NumPy array (``Tensor._make`` takes those as they are) as an
+    array: NumPy's 0-d scalars become arrays, another library's arrays pass; anything else (a
+    Tensor, a list) is a protocol error naming the op."""
+    if isinstance(data, np.generic):
+        return np.asarray(data)
+    if hasattr(data, "shape") and hasattr(data, "dtype") and not hasattr(data, "_backend"):
+        return data  # an array of another library (CuPy, array-api-strict)
+    op = "an op" if ctx is None else f"op '{ctx.name}'"
+    raise TypeError(
+        f"forward of {op} returned a {type(data).__name__}; Function.forward must return one array of "
+        "the inputs' array library (compute it with self.xp from the arrays it receives), not a Tensor or list"
+    )
