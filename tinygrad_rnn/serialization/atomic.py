@@ -16,7 +16,8 @@ Example:
     >>> import os, tempfile
     >>> path = os.path.join(tempfile.mkdtemp(), "notes.bin")
     >>> replace_atomically(path, lambda file: file.write(b"hello"))
-    >>> open(path, "rb").read()
+    >>> with open(path, "rb") as file:
+    ...     file.read()
     b'hello'
 """
 
