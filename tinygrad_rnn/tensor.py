@@ -1,8 +1,8 @@
 """Tensor: an array, the op that made it, and (after backward) its gradient.
 
 Every method here is a thin, explicit front for an op in ``tinygrad_rnn/ops/`` (where forward
-and backward stand side by side) or for a composition of ops (``ops/composite.py``). Nothing is patched in at import
-time: what ``a + b`` does is ``Tensor.__add__`` below.
+and backward stand side by side) or for a composition of ops (``ops/composite.py``). Nothing is
+patched in at import time: what ``a + b`` does is ``Tensor.__add__`` below.
 
 Example:
     >>> from tinygrad_rnn import Tensor
