@@ -17,7 +17,7 @@ import itertools
 import math
 from collections.abc import Sequence
 
-from ..shape_rules import normalize_axis, reduced_count, split_sizes
+from ..shape_rules import normalize_axes, normalize_axis, reduced_count, split_sizes
 from ..tensor import Axis, Tensor
 from . import reduce, shape
 
@@ -54,7 +54,7 @@ def transpose(x: Tensor, axis0: int, axis1: int) -> Tensor:
 
 def squeeze(x: Tensor, axis: Axis = None) -> Tensor:
     """``x`` without the axes of size 1 among ``axis`` (all of them for None): a reshape."""
-    axes = {a for a in reduce.normalize_axes("squeeze", axis, x.ndim) if x.shape[a] == 1}
+    axes = {a for a in normalize_axes("squeeze", axis, x.ndim) if x.shape[a] == 1}
     return x.reshape(*(n for i, n in enumerate(x.shape) if i not in axes))
 
 
