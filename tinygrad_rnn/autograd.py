@@ -28,7 +28,9 @@ Example:
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any
 
@@ -36,6 +38,7 @@ from . import anomaly as _anomaly
 from . import collector as _collector
 from . import modes as _modes
 from . import recording as _recording
+from .backend import backend_of
 from .shape_rules import unbroadcast
 from .tensor import Tensor  # tensor.py imports this module at its end: see there
 
@@ -54,6 +57,95 @@ class SparseGrad:
         self.index = index  # a tuple usable as ``buffer[index]``
         self.values = values
         self.advanced = advanced  # integer-array index: repeated indices must add up
+
+
+class WeightTerms:
+    """A gradient sum_i L_i^T R_i, kept as its factors until it is complete, then ONE product.
+
+    Returned for the weight by ``matmul`` (a @ W: L = a, R = dL/dy) and ``linear`` (x W^T:
+    L = dL/dy, R = x). A recurrent weight used at T time steps receives T such terms; stacking
+    them gives the same sum as one matrix product, as a hand-written BPTT computes it:
+
+        dL/dW = sum_t L_t^T R_t = [L_1; ...; L_T]^T [R_1; ...; R_T]
+
+    one large product instead of T small ones and T - 1 additions (BLAS is faster on it). The
+    engine joins the terms that reach one tensor and multiplies when the tensor's turn comes (or
+    when a gradient of another form meets them). Every :attr:`LIMIT` terms are multiplied out
+    into ``partial`` on the way, which bounds the memory that waiting terms hold.
+    """
+
+    __slots__ = ("lefts", "rights", "partial", "xp")
+    LIMIT = 256
+
+    def __init__(self, left: Any, right: Any, xp: Any):
+        self.lefts, self.rights, self.partial, self.xp = [left], [right], None, xp
+
+    def join(self, other: WeightTerms) -> WeightTerms:
+        """These terms and ``other``'s: their sum (``self``, grown)."""
+        self.lefts += other.lefts
+        self.rights += other.rights
+        if other.partial is not None:
+            self.partial = other.partial if self.partial is None else self.partial + other.partial
+        if len(self.lefts) >= self.LIMIT:
+            self.partial, self.lefts, self.rights = self.total(), [], []
+        return self
+
+    def total(self) -> Any:
+        """The sum as an array: one matmul of the stacked factors (plus what was multiplied out)."""
+        xp, lefts, rights, partial = self.xp, self.lefts, self.rights, self.partial
+        if not lefts:
+            return partial
+        if len(lefts) == 1:
+            product = xp.matmul(lefts[0].mT, rights[0])
+        else:
+            product = xp.matmul(xp.concat(lefts).mT, xp.concat(rights))
+        if partial is not None:
+            product += partial
+        return product
+
+
+_pass = threading.local()  # .transposes: what transposed() laid out during this thread's backward pass
+
+
+@contextmanager
+def backward_pass() -> Iterator[None]:
+    """The span of one backward pass in this thread (the engine's, or a compiled replay's): the
+    contiguous transposes :func:`transposed` makes live as long as it."""
+    outer = getattr(_pass, "transposes", None)
+    _pass.transposes = {}
+    try:
+        yield
+    finally:
+        _pass.transposes = outer
+
+
+def transposed(array: Any) -> Any:
+    """``array.mT`` for a product in backward; from the second time the same array is transposed
+    in one backward pass, a contiguous copy of it (made once, reused for the rest of the pass).
+
+    A recurrent weight is transposed at every step (dL/dh_{t-1} = dL/dz_t W^T). NumPy's BLAS
+    multiplies by a transposed view up to twice as slowly as by a contiguous array at RNN sizes,
+    and one copy costs about what one such product loses, so it pays from the second use on. The
+    arrays an op saved do not change during its backward pass, so the copy stays right for it.
+
+    Example:
+        >>> import numpy as np
+        >>> w = np.arange(6.0).reshape(2, 3)
+        >>> with backward_pass():
+        ...     first, second = transposed(w), transposed(w)
+        >>> first.flags.c_contiguous, second.flags.c_contiguous, bool((second == w.T).all())
+        (False, True, True)
+    """
+    memo = getattr(_pass, "transposes", None)
+    if memo is None:  # outside a backward pass
+        return array.mT
+    seen = memo.get(id(array))
+    if seen is None:
+        memo[id(array)] = (array, None)  # keeps ``array`` alive: its id names it for the whole pass
+        return array.mT
+    if seen[1] is None:
+        seen = memo[id(array)] = (array, backend_of(array).contiguous(array.mT))
+    return seen[1]
 
 
 def topological_order(*roots: Any, only_requires_grad: bool = True) -> list:
@@ -117,7 +209,8 @@ def backward(root: Any, grad: Any, retain_graph: bool = False, on_edge: Any = No
     if recorder is not None and on_edge is None:
         on_edge = recorder(root, grad)
     try:
-        _backward(root, grad, retain_graph, on_edge)
+        with backward_pass():
+            _backward(root, grad, retain_graph, on_edge)
     finally:
         _collector.backward_done(root)  # the cycle collector runs again once this graph is freed
     if _recording.recorder is not None:  # tinygrad_rnn.compile: this backward is complete
@@ -155,6 +248,9 @@ def _backward(root: Any, grad: Any, retain_graph: bool, on_edge: Any) -> None:
         g = grads.pop(key, None)
         if g is None:  # no path from the root reaches this tensor's output
             continue
+        if type(g) is WeightTerms:  # every term of this weight is in: one product
+            g = g.total()
+            owned.add(key)
         if _recording.recorder is not None:  # tinygrad_rnn.compile: this node's turn, in this order
             _recording.recorder.backward_node(tensor)
         ctx = tensor._ctx
@@ -175,7 +271,7 @@ def _backward(root: Any, grad: Any, retain_graph: bool, on_edge: Any) -> None:
         if type(input_grads) is not tuple or len(input_grads) != len(inputs):
             input_grads = _protocol_checked(ctx, input_grads)
         if check_every_op or ctx.anomaly_checked:
-            _anomaly.check("backward", ctx, [getattr(x, "values", x) for x in input_grads], inputs)
+            _anomaly.check("backward", ctx, [_checkable(x) for x in input_grads], inputs)
         if not retain_graph:
             ctx.saved = None
             ctx.freed = True
@@ -202,6 +298,19 @@ def _accumulate(grads: dict, owned: set, tensor: Any, g: Any, xp: Any, op: Any =
     """
     key = id(tensor) if key is None else key
     buffer = grads.get(key)
+    if type(g) is WeightTerms or type(buffer) is WeightTerms:
+        if buffer is None:
+            grads[key] = g
+            return
+        if type(g) is type(buffer):
+            grads[key] = buffer.join(g)
+            return
+        # terms meet a gradient of another form: the terms become an array, then as below
+        if type(g) is WeightTerms:
+            g = g.total()
+        else:
+            buffer = grads[key] = buffer.total()
+            owned.add(key)
     if type(g) is SparseGrad:
         if buffer is None:
             buffer = xp.zeros(tensor.shape, dtype=tensor.dtype)
@@ -296,7 +405,16 @@ def _dense(g: Any, tensor: Any, xp: Any) -> Any:
         grads: dict = {}
         _accumulate(grads, set(), tensor, g, xp)
         return grads[id(tensor)]
+    if type(g) is WeightTerms:
+        return g.total()
     return unbroadcast(g, tensor.shape, xp)
+
+
+def _checkable(g: Any) -> Any:
+    """The array detect_anomaly checks for a gradient (a SparseGrad's values, WeightTerms' sum)."""
+    if type(g) is WeightTerms:
+        return g.total()
+    return getattr(g, "values", g)
 
 
 def _store_grad(tensor: Any, g: Any, is_owned: bool) -> None:

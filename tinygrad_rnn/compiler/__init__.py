@@ -193,7 +193,6 @@ class Compiled:
         """
         tape = self.tape
         with tape.running:  # not halfway through another thread's replay
-            tape.show_graph()
             if tape.last_values is not None:
                 for slot, tensor in tape.graph.items():
                     tensor.data = tape.last_values[slot]

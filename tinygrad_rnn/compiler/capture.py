@@ -145,7 +145,6 @@ class Recorder:
         self.optimizers: dict[int, Optimizer] = {id(opt): opt for opt in reach.optimizers}
         self.backward_pending: Any = None
         self.error: CaptureError | None = None
-        self.deferred_needs: list = []  # (ctx, its needs_input_grad, the tape's, without the weight)
         self.args = args
         for position, tensor in enumerate(args):
             if id(tensor) not in self.slot_of:
@@ -298,36 +297,21 @@ class Recorder:
                 grad_slots.append((self.new_slot(leaf.grad, f"grad({self.labels[self.source(leaf)]})"), store))
                 self.names[id(leaf.grad)] = f"the gradient of {self.labels[self.source(leaf)]}"
                 self.watch(leaf.grad)
-        nodes, deferred = self.defer_weight_terms(nodes)
-        self.program.append(_tape.backward_call(root_key, seed, nodes, grad_slots, deferred))
+        self.note_weight_terms(nodes)
+        self.program.append(_tape.backward_call(root_key, seed, nodes, grad_slots))
 
-    def defer_weight_terms(self, nodes: list) -> tuple[list, dict]:
-        """Mark the ``linear`` (x W^T) and 2-D ``matmul`` (a @ W) nodes whose weight W is a leaf used by
-        several of them: their weight terms are summed as one matmul (see ``tape.backward_call``)."""
-        users: dict[int, list] = {}
-        for position, (_, ctx, _, parents, _) in enumerate(nodes):
-            kind = type(ctx).__name__.lower() if ctx is not None else None
-            if kind not in ("linear", "matmul") or not any(i == 1 for i, _ in parents):
-                continue
-            x, weight = ctx.inputs[0], ctx.inputs[1]
-            flat = kind == "linear" and x.ndim == 2 or kind == "matmul" and x.ndim == 2 and weight.ndim == 2
-            if weight._ctx is None and flat:
-                users.setdefault(id(weight), []).append((position, kind, weight))
-        deferred = {}
-        for key, uses in users.items():
-            if len(uses) < 2:
-                continue
-            name = self.labels[self.slot_of[key]] if key in self.slot_of else "a weight"
-            self.lines.append(f"  {name}: its {len(uses)} terms from {uses[0][1]} summed as ONE matmul over the steps")
-            deferred[key] = (uses[0][2], nodes[uses[0][0]][1].xp)
-            for position, kind, _ in uses:
-                key_, ctx, store, parents, _ = nodes[position]
-                needs = list(ctx.needs_input_grad)
-                needs[1] = False  # backward skips the weight's term; the tape sums it
-                self.deferred_needs.append((ctx, ctx.needs_input_grad, tuple(needs)))
-                ctx.needs_input_grad = tuple(needs)
-                nodes[position] = (key_, ctx, store, [(i, p) for i, p in parents if i != 1], (key, kind))
-        return nodes, deferred
+    def note_weight_terms(self, nodes: list) -> None:
+        """A dump line for each weight that several ``linear`` / ``matmul`` nodes share (a recurrent
+        weight used at every step): the engine sums their terms as one matmul (autograd.WeightTerms)."""
+        uses: dict[int, list] = {}
+        for _, ctx, _, parents, _ in nodes:
+            if type(ctx).__name__ in ("Linear", "MatMul") and any(i == 1 for i, _ in parents):
+                uses.setdefault(id(ctx.inputs[1]), []).append(ctx.name)
+        for key, kinds in uses.items():
+            if len(kinds) > 1 and key in self.slot_of:
+                name = self.labels[self.slot_of[key]]
+                line = f"  {name}: its {len(kinds)} terms from {kinds[0]} summed as ONE matmul over the steps"
+                self.lines.append(line)
 
     def optimizer_step(self, optimizer: Optimizer) -> None:
         if not self.mine():
@@ -439,8 +423,6 @@ class Recorder:
         returned = ", ".join(_describe_spec(outputs, self.labels))
         lines = [*self.lines, f"return {returned}"]
         tape = _tape.Tape(template, self.live, self.arg_slots, self.program, lines, outputs, self.graph)
-        tape.deferred_needs = self.deferred_needs
-        tape.show_graph()  # until the first replay the recorded graph is as the eager step left it
         return tape, Guards(self.reach, leaves, self.value_guards, list(self.optimizers.values()))
 
 

@@ -90,70 +90,54 @@ def leaf_of(ref: Any, args: list) -> Tensor:
     return args[ref] if type(ref) is int else ref
 
 
-def backward_call(root_key: int, seed: int, nodes: list, grad_slots: list, deferred: dict) -> Run:
-    """A program entry replaying one ``backward``: ``nodes`` are ``(key, ctx, store, parents, defer)``
+def backward_call(root_key: int, seed: int, nodes: list, grad_slots: list) -> Run:
+    """A program entry replaying one ``backward``: ``nodes`` are ``(key, ctx, store, parents, _)``
     in the engine's order; ``store`` names the leaf (or retained tensor) whose ``.grad`` receives
     the node's gradient; ``parents`` the ``(index, tensor)`` inputs that take a gradient.
 
-    ``deferred`` maps a weight (by key) to the weight tensor, when several ``linear`` / ``matmul``
-    nodes share it (a recurrent weight used at every step): those nodes' ``defer`` names it, their
-    backward skips the weight's term, and the terms are summed as ONE matmul of the stacked
-    per-step factors when the weight's turn comes, as a hand-written BPTT does:
-    dL/dW = sum_t g_t^T x_t = [g_1; ...; g_T]^T [x_1; ...; x_T].
-
     What the engine looks up at every node is worked out here, once: each gradient's number (its
-    key in ``grads``), each edge's parent and the shape its gradient must have, and which nodes are
-    a deferred weight's turn. A gradient that is the first to reach its parent, already of the
-    parent's shape, is stored as it is (the engine's own fast path); every other case goes through
-    :func:`~tinygrad_rnn.autograd._accumulate`, so the sums come out exactly as eagerly.
+    key in ``grads``) and each edge's parent and the shape its gradient must have. A gradient that
+    is the first to reach its parent, already of the parent's shape, is stored as it is (the
+    engine's own fast path); every other case goes through
+    :func:`~tinygrad_rnn.autograd._accumulate`, so the sums come out exactly as eagerly (a shared
+    weight's terms included: summed as one matmul, see :class:`~tinygrad_rnn.autograd.WeightTerms`).
     """
-    accumulate, store_grad = autograd._accumulate, autograd._store_grad
+    accumulate, store_grad, WeightTerms = autograd._accumulate, autograd._store_grad, autograd.WeightTerms
     number: dict[int, int] = {}  # id(tensor) -> its gradient's key in grads during the replay
     for key, *_ in nodes:
         number.setdefault(key, len(number))
     plan = []
-    for key, ctx, store, parents, defer in nodes:
+    for key, ctx, store, parents, _ in nodes:
         edges = []
         for index, parent in parents:
             data = parent._data
             edges.append((index, number.setdefault(id(parent), len(number)), parent, type(data), data.shape))
-        turn = deferred.get(key)  # this node is a deferred weight: its summed term comes first
-        plan.append((number[key], ctx, store, tuple(edges), defer and (number[defer[0]], defer[1]), turn))
-    root, weights = number[root_key], [number[key] for key in deferred]
+        plan.append((number[key], ctx, store, tuple(edges)))
+    root = number[root_key]
 
     def run(v, args):
         grads = {root: v[seed]}
         owned: set = set()
-        pending: dict = {n: ([], []) for n in weights}
-        for n, ctx, store, edges, defer, turn in plan:
-            if turn is not None:  # every term of this weight is in: one matmul over the steps
-                lefts, rights = pending.pop(n)
-                weight, xp = turn
-                term = xp.matmul(xp.concat(lefts[::-1]).mT, xp.concat(rights[::-1]))
-                accumulate(grads, owned, weight, term, xp, None, n)
-            g = grads.pop(n)
-            if store is not None:
-                store_grad(leaf_of(store, args), g, n in owned)
-            if ctx is None:
-                continue
-            input_grads = ctx.backward(g)
-            xp = ctx.xp
-            if defer is not None:  # dL/dW's term, kept for the one matmul: linear g^T x, matmul a^T g
-                lefts, rights = pending[defer[0]]
-                if defer[1] == "linear":
-                    lefts.append(g)
-                    rights.append(ctx.saved[0])
-                else:
-                    lefts.append(ctx.saved[0])
-                    rights.append(g)
-            for index, p, parent, kind, shape in edges:
-                parent_grad = input_grads[index]
-                if parent_grad is None:
+        with autograd.backward_pass():
+            for n, ctx, store, edges in plan:
+                g = grads.pop(n)
+                if type(g) is WeightTerms:  # every term of this weight is in: one product
+                    g = g.total()
+                    owned.add(n)
+                if store is not None:
+                    store_grad(leaf_of(store, args), g, n in owned)
+                if ctx is None:
                     continue
-                if type(parent_grad) is kind and p not in grads and parent_grad.shape == shape:
-                    grads[p] = parent_grad
-                else:
-                    accumulate(grads, owned, parent, parent_grad, xp, ctx, p)
+                input_grads = ctx.backward(g)
+                xp = ctx.xp
+                for index, p, parent, kind, shape in edges:
+                    parent_grad = input_grads[index]
+                    if parent_grad is None:
+                        continue
+                    if type(parent_grad) is kind and p not in grads and parent_grad.shape == shape:
+                        grads[p] = parent_grad
+                    else:
+                        accumulate(grads, owned, parent, parent_grad, xp, ctx, p)
         for slot, ref in grad_slots:
             v[slot] = leaf_of(ref, args).grad.data
 
@@ -211,18 +195,9 @@ class Tape:
         self.outputs = outputs  # the returned structure, tensors as ("slot", slot, backend)
         self.graph = graph  # slot -> the tensor recorded for it during the capture
         self.last_values: list | None = None
-        self.deferred_needs: list = []  # (ctx, needs_input_grad as recorded, as the replay runs it)
-        self.shows_graph = False  # graph() put the recorded needs_input_grad back
         # Replays share the recorded ops (each forward refreshes its op's saved arrays for the backward
         # that follows): two threads replaying at once would mix their arrays. They take turns.
         self.running = threading.Lock()
-
-    def show_graph(self) -> None:
-        """Give the recorded ops their own ``needs_input_grad`` back (a graph picture's backward needs
-        every weight term); the next replay takes the tape's again."""
-        for ctx, recorded, _ in self.deferred_needs:
-            ctx.needs_input_grad = recorded
-        self.shows_graph = True
 
     def replay(self, args: list) -> Any:
         """Run the program on the argument tensors ``args`` (flattened); the step's return value."""
@@ -230,10 +205,6 @@ class Tape:
             return self._replay(args)
 
     def _replay(self, args: list) -> Any:
-        if self.shows_graph:
-            for ctx, _, replayed in self.deferred_needs:
-                ctx.needs_input_grad = replayed
-            self.shows_graph = False
         v = self.template.copy()
         for slot, tensor in self.live:
             v[slot] = tensor.data

@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+from ..autograd import WeightTerms, transposed
 from ..function import Function
 from ..shape_rules import broadcast_shape
 from ..tensor import Tensor
@@ -16,7 +17,12 @@ from ..tensor import Tensor
 
 class MatMul(Function):
     """y = a @ b (batched and broadcast over leading axes; 1-D operands as in NumPy);
-    dL/da = dL/dy @ b^T,  dL/db = a^T @ dL/dy"""
+    dL/da = dL/dy @ b^T,  dL/db = a^T @ dL/dy
+
+    For matrices, b^T is laid out once per backward pass (:func:`~tinygrad_rnn.autograd.transposed`)
+    and dL/db is returned as its factors (:class:`~tinygrad_rnn.autograd.WeightTerms`): a weight
+    used at every time step then costs one copy and one product over all steps, as in hand BPTT.
+    """
 
     def forward(self, a, b):
         self.save_for_backward(a, b)
@@ -47,10 +53,12 @@ class MatMul(Function):
         need_a, need_b = self.needs_input_grad
         grad_a = grad_b = None
         if need_a:
-            grad_a = xp.matmul(grad, b2.mT)
+            grad_a = xp.matmul(grad, transposed(b) if b.ndim == 2 else b2.mT)
             if a.ndim == 1:
                 grad_a = grad_a[..., 0, :]
-        if need_b:
+        if need_b and a.ndim == 2 and b.ndim == 2:  # a^T g, summed with b's other terms as one product
+            grad_b = WeightTerms(a, grad, xp)
+        elif need_b:
             grad_b = xp.matmul(a2.mT, grad)
             if b.ndim == 1:
                 grad_b = grad_b[..., 0]
@@ -60,6 +68,8 @@ class MatMul(Function):
 class Linear(Function):
     """y = x W^T + b  (x: (..., in), W: (out, in), b: (out,) or absent), as one recorded op;
     dL/dx = dL/dy W,  dL/dW = sum over leading axes of dL/dy^T x,  dL/db = sum of dL/dy
+    (dL/dW as its factors, :class:`~tinygrad_rnn.autograd.WeightTerms`, summed with the weight's
+    other terms as one product)
 
     One node instead of transpose + matmul + add: the weight is used as stored, in PyTorch's
     (out, in) layout, so a shared recurrent weight fans out into each time step directly.
@@ -96,7 +106,7 @@ class Linear(Function):
         if need_x:
             grad_x = xp.matmul(grad_rows, weight)
             grad_x = grad_x if len(self.input_shape) == 2 else xp.reshape(grad_x, self.input_shape)
-        grad_w = xp.matmul(grad_rows.mT, rows) if need_w else None
+        grad_w = WeightTerms(grad_rows, rows, xp) if need_w else None  # g^T x, summed as one product
         grad_b = grad if need_b and need_b[0] else None  # dL/dy: the engine sums it to b's shape
         return grad_x, grad_w, grad_b
 
