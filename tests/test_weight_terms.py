@@ -158,3 +158,62 @@ def test_transposes_belong_to_one_pass_and_one_thread():
         thread.join()
     assert not errors and sorted(results) == [0, 1, 2, 3]
     assert getattr(autograd._pass, "transposes", None) is None  # nothing left behind
+
+
+def test_transposed_copies_only_inside_a_span_and_forgets_them_when_told():
+    a = np.arange(12.0).reshape(3, 4)
+    assert not autograd.transposed(a).flags.c_contiguous  # outside a span: the view
+    with autograd.arrays_fixed():
+        first, second = autograd.transposed(a), autograd.transposed(a)
+        assert not first.flags.c_contiguous and second.flags.c_contiguous
+        np.testing.assert_array_equal(second, a.T)
+        with autograd.arrays_fixed():  # a nested span shares the outer one's copies
+            assert autograd.transposed(a) is second
+        assert autograd.transposed(a) is second  # the inner span's end keeps the outer's copies
+        autograd.arrays_changed()  # e.g. an optimizer step updated ``a`` in place
+        a += 1.0
+        assert not autograd.transposed(a).flags.c_contiguous
+        np.testing.assert_array_equal(autograd.transposed(a), a.T)  # the second use copies anew
+    assert getattr(autograd._pass, "transposes", None) is None
+
+
+class InPlaceSGD(tg.optim.Optimizer):
+    """Plain SGD that updates each parameter's array in place (the same array object stays)."""
+
+    def __init__(self, params, lr):
+        super().__init__(params, dict(lr=lr))
+
+    def update(self, xp, param, grad, state, group):
+        param -= group["lr"] * grad
+        return param
+
+
+def test_compiled_steps_with_an_in_place_update_see_the_new_weights():
+    """Two updates inside one compiled call: the second forward must not reuse W^T from before the
+    first update (the replay forgets its copies at each optimizer step)."""
+
+    def make():
+        tg.manual_seed(0)
+        layer = tg.nn.RNN(3, 4, dtype="float64")
+        opt = InPlaceSGD(list(layer.parameters()), lr=0.5)
+
+        def step(x):
+            for _ in range(2):
+                opt.zero_grad()
+                out, _ = layer(x)
+                loss = (out * out).sum()
+                loss.backward()
+                opt.step()
+            return loss
+
+        return step, layer
+
+    x = Tensor(np.random.default_rng(2).standard_normal((6, 2, 3)))
+    eager, eager_layer = make()
+    compiled, compiled_layer = make()
+    compiled = tg.compile(compiled)
+    for _ in range(4):
+        want, got = eager(x), compiled(x)
+        np.testing.assert_allclose(got.numpy(), want.numpy(), rtol=1e-12, atol=1e-12)
+    for p, q in zip(eager_layer.parameters(), compiled_layer.parameters()):
+        np.testing.assert_allclose(q.numpy(), p.numpy(), rtol=1e-12, atol=1e-12)

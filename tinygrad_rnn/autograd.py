@@ -104,44 +104,55 @@ class WeightTerms:
         return product
 
 
-_pass = threading.local()  # .transposes: what transposed() laid out during this thread's backward pass
+_pass = threading.local()  # .transposes: what transposed() laid out during this thread's current span
 
 
 @contextmanager
-def backward_pass() -> Iterator[None]:
-    """The span of one backward pass in this thread (the engine's, or a compiled replay's): the
-    contiguous transposes :func:`transposed` makes live as long as it."""
-    outer = getattr(_pass, "transposes", None)
+def arrays_fixed() -> Iterator[None]:
+    """A span in which no array an op reads changes in place, so :func:`transposed` may reuse the
+    copies it made: one backward pass, a recurrent layer's loop over the steps, a compiled replay
+    (whose optimizer steps call :func:`arrays_changed`). Nested spans share the outer one's copies.
+    """
+    if getattr(_pass, "transposes", None) is not None:  # inside an outer span: its copies serve
+        yield
+        return
     _pass.transposes = {}
     try:
         yield
     finally:
-        _pass.transposes = outer
+        _pass.transposes = None
+
+
+def arrays_changed() -> None:
+    """Arrays may have changed in place (an optimizer step inside a replay): forget the copies."""
+    memo = getattr(_pass, "transposes", None)
+    if memo:
+        memo.clear()
 
 
 def transposed(array: Any) -> Any:
-    """``array.mT`` for a product in backward; from the second time the same array is transposed
-    in one backward pass, a contiguous copy of it (made once, reused for the rest of the pass).
+    """``array.mT`` for a product; inside an :func:`arrays_fixed` span, from the second time the same
+    array is transposed, a contiguous copy of it (made once, reused for the rest of the span).
 
-    A recurrent weight is transposed at every step (dL/dh_{t-1} = dL/dz_t W^T). NumPy's BLAS
-    multiplies by a transposed view up to twice as slowly as by a contiguous array at RNN sizes,
-    and one copy costs about what one such product loses, so it pays from the second use on. The
-    arrays an op saved do not change during its backward pass, so the copy stays right for it.
+    A recurrent weight is transposed at every step (h_{t-1} W^T forward, dL/dz_t W^T backward).
+    NumPy's BLAS multiplies by a transposed view up to twice as slowly as by a contiguous array at
+    RNN sizes, and one copy costs about what one such product loses, so it pays from the second
+    use on. Outside a span (or on another library than NumPy) this is the view ``array.mT``.
 
     Example:
         >>> import numpy as np
         >>> w = np.arange(6.0).reshape(2, 3)
-        >>> with backward_pass():
+        >>> with arrays_fixed():
         ...     first, second = transposed(w), transposed(w)
         >>> first.flags.c_contiguous, second.flags.c_contiguous, bool((second == w.T).all())
         (False, True, True)
     """
     memo = getattr(_pass, "transposes", None)
-    if memo is None:  # outside a backward pass
+    if memo is None:  # outside a span
         return array.mT
     seen = memo.get(id(array))
     if seen is None:
-        memo[id(array)] = (array, None)  # keeps ``array`` alive: its id names it for the whole pass
+        memo[id(array)] = (array, None)  # keeps ``array`` alive: its id names it for the whole span
         return array.mT
     if seen[1] is None:
         seen = memo[id(array)] = (array, backend_of(array).contiguous(array.mT))
@@ -209,7 +220,7 @@ def backward(root: Any, grad: Any, retain_graph: bool = False, on_edge: Any = No
     if recorder is not None and on_edge is None:
         on_edge = recorder(root, grad)
     try:
-        with backward_pass():
+        with arrays_fixed():  # one backward pass: the arrays it reads do not change
             _backward(root, grad, retain_graph, on_edge)
     finally:
         _collector.backward_done(root)  # the cycle collector runs again once this graph is freed

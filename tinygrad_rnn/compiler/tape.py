@@ -118,7 +118,7 @@ def backward_call(root_key: int, seed: int, nodes: list, grad_slots: list) -> Ru
     def run(v, args):
         grads = {root: v[seed]}
         owned: set = set()
-        with autograd.backward_pass():
+        with autograd.arrays_fixed():
             for n, ctx, store, edges in plan:
                 g = grads.pop(n)
                 if type(g) is WeightTerms:  # every term of this weight is in: one product
@@ -157,6 +157,7 @@ def step_call(optimizer: Any, entries: list) -> Run:
             key = id(param)
             param.data = update(param.xp, param.data, param.grad.data, state.setdefault(key, {}), group)
             v[slot] = param.data
+        autograd.arrays_changed()  # an update may have been in place: no copy made before it holds
 
     return run
 
@@ -210,8 +211,9 @@ class Tape:
             v[slot] = tensor.data
         for slot, position in self.arg_slots:
             v[slot] = args[position].data
-        for run in self.program:
-            run(v, args)
+        with autograd.arrays_fixed():  # parameters change only in step entries, which say so
+            for run in self.program:
+                run(v, args)
         self.last_values = v
         return self.result(v)
 

@@ -80,6 +80,7 @@ import numpy as np
 
 from .. import arguments
 from ..anomaly import time_axis
+from ..autograd import arrays_fixed
 from ..creation import zeros
 from ..ops import cat, linear, stack, where
 from ..scope import scope
@@ -129,18 +130,19 @@ def unroll(
     """
     steps = range(projections.shape[0])
     outputs: list[Tensor] = [None] * len(steps)  # type: ignore[list-item]
-    for t in reversed(steps) if reverse else steps:
-        with scope(f"t={t}"):
-            new = recurrence.step(projections[t], state, weight_hh, bias_hh)
-            if weight_hr is not None:  # LSTMP: h' = (o * tanh(c')) W_hr^T
-                new = (linear(new[0], weight_hr), *new[1:])
-            if valid is None:
-                outputs[t] = new[0]
-            else:  # past a sequence's end: keep the old state, output zero
-                keep = valid[t, ...]  # (B, 1)
-                outputs[t] = where(keep, new[0], 0.0)
-                new = tuple(where(keep, n, old) for n, old in zip(new, state))
-            state = new
+    with arrays_fixed():  # the weights do not change during the loop: W_hh^T is laid out once
+        for t in reversed(steps) if reverse else steps:
+            with scope(f"t={t}"):
+                new = recurrence.step(projections[t], state, weight_hh, bias_hh)
+                if weight_hr is not None:  # LSTMP: h' = (o * tanh(c')) W_hr^T
+                    new = (linear(new[0], weight_hr), *new[1:])
+                if valid is None:
+                    outputs[t] = new[0]
+                else:  # past a sequence's end: keep the old state, output zero
+                    keep = valid[t, ...]  # (B, 1)
+                    outputs[t] = where(keep, new[0], 0.0)
+                    new = tuple(where(keep, n, old) for n, old in zip(new, state))
+                state = new
     return cat(outputs).reshape(len(outputs), *outputs[0].shape), state  # one op joins the T steps
 
 

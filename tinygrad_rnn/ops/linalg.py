@@ -88,7 +88,7 @@ class Linear(Function):
         rows = _as_rows(self.xp, x)  # every leading axis is a batch axis: one 2-D matmul
         self.save_for_backward(rows, weight)
         self.input_shape = x.shape
-        y = self.xp.matmul(rows, weight.mT)
+        y = self.xp.matmul(rows, transposed(weight))  # W^T laid out once in a recurrent loop
         if x.ndim != 2:
             y = self.xp.reshape(y, (*x.shape[:-1], weight.shape[0]))
         if bias is not None:
