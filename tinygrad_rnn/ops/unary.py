@@ -73,7 +73,10 @@ class Sigmoid(Function):
 
     def backward(self, grad):
         (y,) = self.saved
-        return (grad * y * (1 - y),)
+        slope = 1 - y  # a new array: y (1 - y) dL/dy is finished in it, in place (one allocation, not three)
+        slope *= y
+        slope *= grad
+        return (slope,)
 
 
 class Relu(Function):
