@@ -355,6 +355,56 @@ def print_hand_table(workloads: list, torch, rounds: int) -> dict:
     return results
 
 
+def blas_alone(kind: str, V: int, H: int, B: int, T: int, torch) -> dict:
+    """Milliseconds per training step of the hand loop's matrix products alone, with nothing else:
+    per time step x_t W_xh, h W_hh and h W_hy forward, g W^T for W_hh and W_hy backward, and the
+    three weight terms a^T g. On NumPy as tinygrad_rnn calls them (W^T laid out once, the weight
+    terms of the T steps stacked into one product each); on torch as its autograd does (transposed
+    views, one product per step and term, summed in place). How much of the loops' difference is
+    the BLAS library's (NumPy's OpenBLAS, torch's MKL), not the engines'."""
+    G = 4 if kind == "lstm" else 1
+    rng = np.random.default_rng(0)
+
+    def arrays(*shape):
+        return [rng.standard_normal(shape).astype(np.float32) for _ in range(T)]
+
+    xs, hs, dzs, dys = arrays(B, V), arrays(B, H), arrays(B, G * H), arrays(B, V)
+    W_xh, W_hh, W_hy = (rng.standard_normal(s).astype(np.float32) for s in ((V, G * H), (H, G * H), (H, V)))
+
+    def numpy_products():
+        W_hh_t, W_hy_t = np.ascontiguousarray(W_hh.T), np.ascontiguousarray(W_hy.T)
+        for x, h, dz, dy in zip(xs, hs, dzs, dys):
+            np.dot(x, W_xh), np.dot(h, W_hh), np.dot(h, W_hy), np.dot(dz, W_hh_t), np.dot(dy, W_hy_t)
+        X, Hs, dZ, dY = (np.concatenate(a) for a in (xs, hs, dzs, dys))
+        np.dot(X.T, dZ), np.dot(Hs.T, dZ), np.dot(Hs.T, dY)
+
+    calls = {"numpy": numpy_products}
+    if torch is not None:
+        txs, ths, tdzs, tdys = ([torch.from_numpy(a) for a in arrays_] for arrays_ in (xs, hs, dzs, dys))
+        tW_xh, tW_hh, tW_hy = (torch.from_numpy(w) for w in (W_xh, W_hh, W_hy))
+
+        def torch_products():
+            sums = [torch.zeros(V, G * H), torch.zeros(H, G * H), torch.zeros(H, V)]
+            for x, h, dz, dy in zip(txs, ths, tdzs, tdys):
+                torch.mm(x, tW_xh), torch.mm(h, tW_hh), torch.mm(h, tW_hy), torch.mm(dz, tW_hh.t())
+                torch.mm(dy, tW_hy.t())
+                sums[0].add_(torch.mm(x.t(), dz)), sums[1].add_(torch.mm(h.t(), dz)), sums[2].add_(torch.mm(h.t(), dy))
+
+        calls["torch"] = torch_products
+    return {k: v * 1e3 for k, v in interleaved_medians(calls, 5, 3).items()}
+
+
+def print_floors(workloads: list, torch) -> None:
+    """What no engine removes: the products alone (:func:`blas_alone`), per workload."""
+    print("\nThe hand loops' matrix products alone (same calls, no engine): ms per training step\n")
+    print("| workload | numpy (OpenBLAS) | torch (MKL) | numpy / torch |")
+    print("|---|---|---|---|")
+    for label, kind, V, H, B, T in workloads:
+        ms = blas_alone(kind, V, H, B, T, torch)
+        ratio = f"{ms['numpy'] / ms['torch']:.2f}" if "torch" in ms else "-"
+        print(f"| {label} | {ms['numpy']:.2f} | {ms.get('torch', float('nan')):.2f} | {ratio} |")
+
+
 HAND_TITLE = "The hand-written loop (issue 11): the same code on tinygrad_rnn and on torch tensors; ms (ratio to numpy)"
 
 
@@ -536,7 +586,9 @@ def main() -> None:
         gc.freeze()  # the imported libraries' objects: out of every later collection (module docstring)
     if args.hand_only:
         print(HAND_TITLE + "\n")
-        print_hand_targets(print_hand_table(HAND_WORKLOADS, torch, 1 if args.quick else 5), None)
+        hand_results = print_hand_table(HAND_WORKLOADS, torch, 1 if args.quick else 5)
+        print_floors(HAND_WORKLOADS, torch)
+        print_hand_targets(hand_results, None)
         return
     rounds = 1 if args.quick else 5
     kinds = args.kinds.split(",")
@@ -551,6 +603,7 @@ def main() -> None:
     print_targets(results, kinds, per_step)
     print("\n" + HAND_TITLE + "\n")
     hand_results = print_hand_table(HAND_WORKLOADS, torch, rounds)
+    print_floors(HAND_WORKLOADS, torch)
     print("\nTime per step of the tinygrad_rnn hand loop (RNN, vocab 16, hidden 32, batch 4): flat in T?\n")
     print("| T | ms per training step | us per time step |")
     print("|---|---|---|")

@@ -89,3 +89,17 @@ def test_the_numpy_floor_of_cross_entropy_computes_the_same_loss():
         x, classes = overhead.loss_arguments("cross_entropy", shape)
         expected = F.cross_entropy(tg.Tensor(x), tg.Tensor(classes)).item()
         assert np.isclose(float(overhead.numpy_cross_entropy(x, classes)), expected, rtol=1e-6)
+
+
+def test_the_products_alone_table_has_a_row_per_workload(bench, capsys):
+    """The BLAS floor runs on any sizes, with or without torch (a '-' for the missing ratio)."""
+    try:
+        import torch
+    except ImportError:
+        torch = None
+    bench.print_floors([("tiny lstm", "lstm", 5, 4, 3, 2), ("tiny rnn", "rnn", 5, 4, 3, 2)], torch)
+    rows = [line for line in capsys.readouterr().out.splitlines() if line.startswith("| tiny")]
+    assert [row.split(" | ")[0] for row in rows] == ["| tiny lstm", "| tiny rnn"]
+    assert all(row.count("|") == 5 for row in rows)
+    bench.print_floors([("tiny rnn", "rnn", 5, 4, 3, 2)], None)
+    assert capsys.readouterr().out.splitlines()[-1].endswith("| nan | - |")
