@@ -353,8 +353,11 @@ def _accumulate(grads: dict, owned: set, tensor: Any, g: Any, xp: Any, op: Any =
 
 def _broadcasts_to(shape: tuple, grad_shape: tuple) -> bool:
     """Whether an operand of ``shape`` broadcasts to ``grad_shape`` (so unbroadcast can sum it back)."""
-    if len(grad_shape) < len(shape):
+    extra = len(grad_shape) - len(shape)
+    if extra < 0:
         return False
+    if grad_shape[extra:] == shape:  # only new leading axes (a bias's gradient over the batch)
+        return True
     return all(n == m or n == 1 for n, m in zip(reversed(shape), reversed(grad_shape)))
 
 

@@ -57,6 +57,8 @@ def unbroadcast(grad: Any, shape: tuple, xp: Any) -> Any:
     extra = grad.ndim - len(shape)
     if extra:
         grad = xp.sum(grad, axis=tuple(range(extra)))
+        if grad.shape == shape:  # only new leading axes (a bias's gradient over the batch): done
+            return grad
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if stretched:
         grad = xp.sum(grad, axis=stretched, keepdims=True)
