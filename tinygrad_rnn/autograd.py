@@ -38,7 +38,7 @@ from . import anomaly as _anomaly
 from . import collector as _collector
 from . import modes as _modes
 from . import recording as _recording
-from .backend import backend_of
+from .backend import FLOAT_SCALARS, backend_of
 from .shape_rules import unbroadcast
 from .tensor import Tensor  # tensor.py imports this module at its end: see there
 
@@ -294,7 +294,9 @@ def _backward(root: Any, grad: Any, retain_graph: bool, on_edge: Any) -> None:
                 on_edge(ctx, parent, _dense(parent_grad, parent, xp))
             parent_key, data = id(parent), parent._data
             # the common case in a few lines: the first gradient to reach ``parent``, already its shape
-            if type(parent_grad) is type(data) and parent_key not in grads and parent_grad.shape == data.shape:
+            # (an array like the parent's, or the NumPy scalar that 0-d arithmetic returns: a loss's)
+            same_kind = type(parent_grad) is type(data) or type(parent_grad) in FLOAT_SCALARS
+            if same_kind and parent_key not in grads and parent_grad.shape == data.shape:
                 grads[parent_key] = parent_grad
             else:
                 _accumulate(grads, owned, parent, parent_grad, xp, ctx)

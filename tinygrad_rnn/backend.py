@@ -33,6 +33,8 @@ from typing import Any
 import numpy as np
 
 FLOAT_DTYPES = ("float32", "float64")
+#: What NumPy returns for arithmetic on 0-d arrays (a loss's gradient, ``g / T``): a gradient too.
+FLOAT_SCALARS = frozenset({np.float32, np.float64})
 DEFAULT_FLOAT = "float32"
 
 
