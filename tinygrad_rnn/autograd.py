@@ -150,13 +150,14 @@ def transposed(array: Any) -> Any:
     memo = getattr(_pass, "transposes", None)
     if memo is None:  # outside a span
         return array.mT
-    seen = memo.get(id(array))
-    if seen is None:
-        memo[id(array)] = (array, None)  # keeps ``array`` alive: its id names it for the whole span
+    key = id(array)
+    if key not in memo:  # the first use: noted (by id only, so the array may still be freed early)
+        memo[key] = None
         return array.mT
-    if seen[1] is None:
-        seen = memo[id(array)] = (array, backend_of(array).contiguous(array.mT))
-    return seen[1]
+    copied = memo[key]
+    if copied is None:  # the second use: (the array, kept alive so that its id stays its own, its copy)
+        copied = memo[key] = (array, backend_of(array).contiguous(array.mT))
+    return copied[1]
 
 
 def topological_order(*roots: Any, only_requires_grad: bool = True) -> list:

@@ -270,7 +270,7 @@ class Recorder:
             stores.append(store)
             self.touch(tensor, "backward")
         parents = [(i, p) for i, p in enumerate(ctx.inputs) if p.requires_grad] if ctx is not None else []
-        nodes.append((id(tensor), ctx, store, parents, None))
+        nodes.append((id(tensor), ctx, store, parents))
         self.keep.append(tensor)
         self.lines.append((self.node_line, (tensor, ctx, parents, store)))
 
@@ -304,7 +304,7 @@ class Recorder:
         """A dump line for each weight that several ``linear`` / ``matmul`` nodes share (a recurrent
         weight used at every step): the engine sums their terms as one matmul (autograd.WeightTerms)."""
         uses: dict[int, list] = {}
-        for _, ctx, _, parents, _ in nodes:
+        for _, ctx, _, parents in nodes:
             if type(ctx).__name__ in ("Linear", "MatMul") and any(i == 1 for i, _ in parents):
                 uses.setdefault(id(ctx.inputs[1]), []).append(ctx.name)
         for key, kinds in uses.items():

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from .. import autograd
-from ..backend import dtype_name
+from ..backend import FLOAT_SCALARS, dtype_name
 from ..tensor import Tensor
 
 Run = Callable[[list, list], None]  # one program entry: run(values, argument tensors)
@@ -91,7 +91,7 @@ def leaf_of(ref: Any, args: list) -> Tensor:
 
 
 def backward_call(root_key: int, seed: int, nodes: list, grad_slots: list) -> Run:
-    """A program entry replaying one ``backward``: ``nodes`` are ``(key, ctx, store, parents, _)``
+    """A program entry replaying one ``backward``: ``nodes`` are ``(key, ctx, store, parents)``
     in the engine's order; ``store`` names the leaf (or retained tensor) whose ``.grad`` receives
     the node's gradient; ``parents`` the ``(index, tensor)`` inputs that take a gradient.
 
@@ -107,7 +107,7 @@ def backward_call(root_key: int, seed: int, nodes: list, grad_slots: list) -> Ru
     for key, *_ in nodes:
         number.setdefault(key, len(number))
     plan = []
-    for key, ctx, store, parents, _ in nodes:
+    for key, ctx, store, parents in nodes:
         edges = []
         for index, parent in parents:
             data = parent._data
@@ -118,26 +118,26 @@ def backward_call(root_key: int, seed: int, nodes: list, grad_slots: list) -> Ru
     def run(v, args):
         grads = {root: v[seed]}
         owned: set = set()
-        with autograd.arrays_fixed():
-            for n, ctx, store, edges in plan:
-                g = grads.pop(n)
-                if type(g) is WeightTerms:  # every term of this weight is in: one product
-                    g = g.total()
-                    owned.add(n)
-                if store is not None:
-                    store_grad(leaf_of(store, args), g, n in owned)
-                if ctx is None:
+        for n, ctx, store, edges in plan:
+            g = grads.pop(n)
+            if type(g) is WeightTerms:  # every term of this weight is in: one product
+                g = g.total()
+                owned.add(n)
+            if store is not None:
+                store_grad(leaf_of(store, args), g, n in owned)
+            if ctx is None:
+                continue
+            input_grads = ctx.backward(g)
+            xp = ctx.xp
+            for index, p, parent, kind, shape in edges:
+                parent_grad = input_grads[index]
+                if parent_grad is None:
                     continue
-                input_grads = ctx.backward(g)
-                xp = ctx.xp
-                for index, p, parent, kind, shape in edges:
-                    parent_grad = input_grads[index]
-                    if parent_grad is None:
-                        continue
-                    if type(parent_grad) is kind and p not in grads and parent_grad.shape == shape:
-                        grads[p] = parent_grad
-                    else:
-                        accumulate(grads, owned, parent, parent_grad, xp, ctx, p)
+                same_kind = type(parent_grad) is kind or type(parent_grad) in FLOAT_SCALARS
+                if same_kind and p not in grads and parent_grad.shape == shape:
+                    grads[p] = parent_grad
+                else:
+                    accumulate(grads, owned, parent, parent_grad, xp, ctx, p)
         for slot, ref in grad_slots:
             v[slot] = leaf_of(ref, args).grad.data
 
