@@ -201,6 +201,20 @@ def test_binary_cross_entropy_with_logits_is_finite_for_huge_scores():
     np.testing.assert_allclose(x.grad.numpy(), [1.0, -1.0, 0.0, 0.0], atol=1e-12)  # sigmoid(x) - y
 
 
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_binary_cross_entropy_with_logits_softplus_matches_logaddexp_over_the_whole_range(dtype):
+    """softplus(-x) is computed as max(-x, 0) + log1p(e^-|x|) (NumPy's logaddexp is slow): the same
+    values as logaddexp(0, -x) within a few ulps, from -200 to 200 and at the edges of exp's range."""
+    x = np.concatenate([np.linspace(-200, 200, 4001), [0.0, 1e-30, -1e-30, 88.7, -88.7, 709.0, -709.0]])
+    x = x.astype(dtype)
+    loss = F.binary_cross_entropy_with_logits(Tensor(x), Tensor(np.ones_like(x)), reduction="none")
+    expected = np.logaddexp(0.0, -x.astype(np.float64))  # y = 1: loss = softplus(-x) itself
+    # (atol: a softplus below the dtype's smallest subnormal, e^-104 in float32, rounds to 0)
+    np.testing.assert_allclose(
+        loss.numpy(), expected, rtol=4 * np.finfo(dtype).eps, atol=np.finfo(dtype).smallest_subnormal
+    )
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("bias", [False, True])
 def test_linear_matches_torch(torch, device, dtype, bias):
