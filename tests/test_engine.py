@@ -291,3 +291,20 @@ def test_gradcheck_of_a_function_returning_numpy_says_it_needs_a_tensor():
     x = Tensor(np.array([0.3, -1.2]), requires_grad=True)
     with pytest.raises(TypeError, match=r"gradcheck: fn must return a Tensor .*got a ndarray"):
         tg.gradcheck(lambda x: np.tanh(x.numpy()), x)
+
+
+def test_gradient_over_new_axes_of_size_one_is_the_sum_and_owns_its_memory():
+    """A bias added to a batch of 1 (new leading axes of size 1): its gradient is a reshape of the
+    upstream gradient (nothing to add up), equal to the sum, and never shares memory with the
+    other operand's .grad, nor with the array backward was seeded with."""
+    x = Tensor(np.ones((1, 1, 3)), requires_grad=True)
+    b = Tensor(np.zeros(3), requires_grad=True)
+    empty_x, empty_b = Tensor(np.ones((1, 0)), requires_grad=True), Tensor(np.zeros(0), requires_grad=True)
+    seed = np.array([[[1.0, 2.0, 3.0]]])
+    (x + b).backward(seed)
+    (empty_x + empty_b).sum().backward()
+    np.testing.assert_array_equal(b.grad.numpy(), seed.sum(axis=(0, 1)))
+    assert b.grad.shape == (3,) and empty_b.grad.shape == (0,)
+    assert not np.shares_memory(b.grad.data, x.grad.data) and not np.shares_memory(b.grad.data, seed)
+    b.grad.data *= 10  # an in-place change of one gradient leaves the other alone
+    np.testing.assert_array_equal(x.grad.numpy(), seed)

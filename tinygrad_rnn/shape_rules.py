@@ -56,6 +56,8 @@ def unbroadcast(grad: Any, shape: tuple, xp: Any) -> Any:
         return grad
     extra = grad.ndim - len(shape)
     if extra:
+        if grad.size == math.prod(shape):  # the new leading axes all have size 1 (batch 1): nothing to add up
+            return xp.reshape(grad, shape)
         grad = xp.sum(grad, axis=tuple(range(extra)))
         if grad.shape == shape:  # only new leading axes (a bias's gradient over the batch): done
             return grad
