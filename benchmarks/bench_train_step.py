@@ -248,6 +248,9 @@ HAND_WORKLOADS = [  # (label, cell, V, H, B, T): issue 11's four
     ("RNN V10 H8 B1 T200 (overhead-bound)", "rnn", 10, 8, 1, 200),
     ("RNN V16 H32 B4 T5000 (long)", "rnn", 16, 32, 4, 5000),
 ]
+#: Interleaved rounds per workload of the hand-loop table: more than the layer table's 5, since its
+#: verdicts sit near 1.0, where this shared machine moves a ratio by 0.1 from one round to the next.
+HAND_ROUNDS = 9
 
 
 def hand_weights(p: dict) -> dict:
@@ -325,8 +328,10 @@ def check_hand_loop_numbers(p: dict, torch) -> float:
     return worst
 
 
-def bench_hand_loops(p: dict, torch, rounds: int, steps: int) -> dict:
-    """Seconds per training step: hand-written NumPy BPTT (the scale), and the two hand loops."""
+def bench_hand_loops(p: dict, torch, rounds: int, steps: int) -> tuple[dict, list]:
+    """Seconds per training step (median round): hand-written NumPy BPTT (the scale) and the two hand
+    loops; and the ratio tinygrad_rnn / torch of each round (both measured back to back, under one
+    load: how far this shared machine moves the ratio from one round to the next). No torch: []."""
     fresh = {k: p[k].copy() for k in PARAM_NAMES}
     calls = {"numpy": lambda: numpy_step(dict(p, **fresh))}
     models = {
@@ -334,24 +339,34 @@ def bench_hand_loops(p: dict, torch, rounds: int, steps: int) -> dict:
     }
     for library, model in models.items():
         calls[library] = lambda model=model: hand_step(model)
-    return interleaved_medians(calls, rounds, steps)
+    times = interleaved_rounds(calls, rounds, steps)
+    paired = [ours / theirs for ours, theirs in zip(times["tinygrad_rnn"], times.get("torch", []))]
+    return {name: statistics.median(v) for name, v in times.items()}, paired
 
 
 def print_hand_table(workloads: list, torch, rounds: int) -> dict:
     """One row per workload; return {label: ms by implementation}."""
     results = {}
-    print("| workload | max rel. grad diff | numpy BPTT | tinygrad_rnn loop | torch loop | tinygrad_rnn / torch |")
-    print("|---|---|---|---|---|---|")
+    print(
+        "| workload | max rel. grad diff | numpy BPTT | tinygrad_rnn loop | torch loop | tinygrad_rnn / torch "
+        "| per round: min - max |"
+    )
+    print("|---|---|---|---|---|---|---|")
     for label, kind, V, H, B, T in workloads:
         p = make_problem(kind, V, H, B, T)
         worst = check_hand_loop_numbers(p, torch)
-        ms = results[label] = {k: v * 1e3 for k, v in bench_hand_loops(p, torch, rounds, 1 if T >= 1000 else 3).items()}
+        seconds, paired = bench_hand_loops(p, torch, rounds, 1 if T >= 1000 else 3)
+        ms = results[label] = {k: v * 1e3 for k, v in seconds.items()}
 
         def cell(name, ms=ms):
             return f"{ms[name]:.1f} ({ms[name] / ms['numpy']:.2f})" if name in ms else "-"
 
         ratio = f"{ms['tinygrad_rnn'] / ms['torch']:.2f}" if "torch" in ms else "-"
-        print(f"| {label} | {worst:.1e} | {ms['numpy']:.1f} | {cell('tinygrad_rnn')} | {cell('torch')} | {ratio} |")
+        spread = f"{min(paired):.2f} - {max(paired):.2f}" if paired else "-"
+        print(
+            f"| {label} | {worst:.1e} | {ms['numpy']:.1f} | {cell('tinygrad_rnn')} | {cell('torch')} | {ratio} "
+            f"| {spread} |"
+        )
     return results
 
 
@@ -470,6 +485,12 @@ def bench(p: dict, torch, rounds: int, steps: int) -> dict:
 def interleaved_medians(calls: dict, rounds: int, steps: int) -> dict:
     """Seconds per call of each function: one warm-up call, then ``rounds`` interleaved rounds of
     ``steps`` calls each (so every function sees the same machine load); the median round."""
+    return {name: statistics.median(v) for name, v in interleaved_rounds(calls, rounds, steps).items()}
+
+
+def interleaved_rounds(calls: dict, rounds: int, steps: int) -> dict:
+    """Seconds per call of each function in each of ``rounds`` interleaved rounds (after one warm-up
+    call each): {name: [round 1, round 2, ...]}, round k of every function measured back to back."""
     times: dict = {name: [] for name in calls}
     for call in calls.values():
         call()
@@ -479,7 +500,7 @@ def interleaved_medians(calls: dict, rounds: int, steps: int) -> dict:
             for _ in range(steps):
                 call()
             times[name].append((time.perf_counter() - start) / steps)
-    return {name: statistics.median(v) for name, v in times.items()}
+    return times
 
 
 def time_per_step(steps: dict, rounds: int) -> list:
@@ -586,7 +607,7 @@ def main() -> None:
         gc.freeze()  # the imported libraries' objects: out of every later collection (module docstring)
     if args.hand_only:
         print(HAND_TITLE + "\n")
-        hand_results = print_hand_table(HAND_WORKLOADS, torch, 1 if args.quick else 5)
+        hand_results = print_hand_table(HAND_WORKLOADS, torch, 1 if args.quick else HAND_ROUNDS)
         print_floors(HAND_WORKLOADS, torch)
         print_hand_targets(hand_results, None)
         return
@@ -602,7 +623,7 @@ def main() -> None:
     per_step = time_per_step({T: (lambda model=models[T]: tinygrad_step(model)) for T in lengths}, rounds + 2)
     print_targets(results, kinds, per_step)
     print("\n" + HAND_TITLE + "\n")
-    hand_results = print_hand_table(HAND_WORKLOADS, torch, rounds)
+    hand_results = print_hand_table(HAND_WORKLOADS, torch, 1 if args.quick else HAND_ROUNDS)
     print_floors(HAND_WORKLOADS, torch)
     print("\nTime per step of the tinygrad_rnn hand loop (RNN, vocab 16, hidden 32, batch 4): flat in T?\n")
     print("| T | ms per training step | us per time step |")

@@ -65,6 +65,20 @@ def test_the_hand_loop_verdict_compares_like_with_like(bench, capsys):
     assert "- hand loop, time per step T=500 -> 5000: x1.06 (flat within 10%: met)" in lines
 
 
+def test_the_hand_table_pairs_each_round_of_the_two_loops(bench, monkeypatch, capsys):
+    """The per-round ratios are tinygrad_rnn's round k over torch's round k (measured back to back),
+    and the table prints their range beside the ratio of the medians."""
+    rounds = {"numpy": [1.0, 1.0, 1.0], "tinygrad_rnn": [2.0, 4.0, 3.0], "torch": [4.0, 2.0, 3.0]}
+    monkeypatch.setattr(bench, "interleaved_rounds", lambda calls, n, steps: rounds)
+    monkeypatch.setattr(bench, "check_hand_loop_numbers", lambda p, torch: 0.0)
+    monkeypatch.setattr(bench, "hand_model", lambda library, p, torch=None: None)
+    seconds, paired = bench.bench_hand_loops(bench.make_problem("rnn", 5, 4, 3, 2), object(), 3, 1)
+    assert seconds == {"numpy": 1.0, "tinygrad_rnn": 3.0, "torch": 3.0} and paired == [0.5, 2.0, 1.0]
+    bench.print_hand_table([("tiny", "rnn", 5, 4, 3, 2)], object(), 3)
+    row = capsys.readouterr().out.splitlines()[-1]
+    assert row.endswith("| 3000.0 (3.00) | 3000.0 (3.00) | 1.00 | 0.50 - 2.00 |"), row
+
+
 def test_time_per_step_gives_both_lengths_rounds_of_equal_work(bench, capsys):
     calls = {500: 0, 5000: 0}
 
