@@ -123,3 +123,39 @@ def test_numpy_namespace_matmul_is_numpys_matmul(shape_a, shape_b, dtype):
     got, want = xp.matmul(a, b), np.matmul(a, b)
     assert got.shape == want.shape and got.dtype == want.dtype
     np.testing.assert_array_equal(got, want)
+
+
+def test_scratch_concat_reuses_one_buffer_per_slot_and_shape_and_never_mixes_slots():
+    """WeightTerms stacks its factors with scratch_concat: equal to np.concatenate; the next stack of
+    the same slot and shape lands in the same memory (no fresh pages at every training step); two
+    slots of one shape (the left and right factors of an RNN weight) never share a buffer."""
+    backend = get_backend("cpu")
+    rng = np.random.default_rng(0)
+    lefts = [rng.standard_normal((4, 3)) for _ in range(5)]
+    rights = [rng.standard_normal((4, 3)) for _ in range(5)]
+    left, right = backend.scratch_concat(lefts, 0), backend.scratch_concat(rights, 1)
+    np.testing.assert_array_equal(left, np.concatenate(lefts))
+    np.testing.assert_array_equal(right, np.concatenate(rights))  # slot 1 did not overwrite slot 0
+    assert not np.shares_memory(left, right)
+    again = backend.scratch_concat(rights, 0)
+    assert np.shares_memory(again, left) and np.array_equal(again, np.concatenate(rights))
+    mixed = [np.ones((2, 3), np.float32), np.ones((1, 3), np.float64)]
+    assert backend.scratch_concat(mixed, 0).dtype == np.concatenate(mixed).dtype  # not cast into a buffer
+
+
+def test_scratch_concat_keeps_at_most_its_byte_budget_and_one_store_per_thread(monkeypatch):
+    import threading
+
+    backend = get_backend("cpu")
+    monkeypatch.setattr(type(backend), "SCRATCH_BYTES", 1000)
+    big = [np.ones((10, 10)), np.ones((10, 10))]  # 1600 bytes: over the budget, made afresh each time
+    assert not np.shares_memory(backend.scratch_concat(big, 0), backend.scratch_concat(big, 0))
+    small = [np.ones((5, 10))]  # 400 bytes each: the third shape would pass 1000, so the store restarts
+    for rows in (5, 6, 7):
+        backend.scratch_concat([np.ones((rows, 10))] + small, 0)
+    assert sum(b.nbytes for b in backend._scratch.buffers.values()) <= 1000
+    seen = []
+    worker = threading.Thread(target=lambda: seen.append(backend.scratch_concat(small, 0)))
+    worker.start()
+    worker.join()
+    assert not np.shares_memory(seen[0], backend.scratch_concat(small, 0))  # each thread its own buffers

@@ -97,8 +97,9 @@ class WeightTerms:
             return partial
         if len(lefts) == 1:
             product = xp.matmul(lefts[0].mT, rights[0])
-        else:
-            product = xp.matmul(xp.concat(lefts).mT, xp.concat(rights))
+        else:  # the stacks are scratch (reused by the next product's): only the product is kept
+            backend = backend_of(lefts[0])
+            product = xp.matmul(backend.scratch_concat(lefts, 0).mT, backend.scratch_concat(rights, 1))
         if partial is not None:
             product += partial
         return product
