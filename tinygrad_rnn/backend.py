@@ -219,7 +219,7 @@ class NumpyBackend(Backend):
         first = arrays[0]
         shape = (sum(a.shape[0] for a in arrays), *first.shape[1:])
         nbytes = math.prod(shape) * first.dtype.itemsize
-        if nbytes > self.SCRATCH_BYTES or any(a.dtype != first.dtype for a in arrays):
+        if nbytes > self.SCRATCH_BYTES:
             return np.concatenate(arrays)
         buffers = getattr(self._scratch, "buffers", None)
         if buffers is None:
@@ -230,7 +230,10 @@ class NumpyBackend(Backend):
             if sum(b.nbytes for b in buffers.values()) + nbytes > self.SCRATCH_BYTES:
                 buffers.clear()  # shapes changed (a new model, another length): start again
             buffer = buffers[key] = np.empty(shape, first.dtype)
-        return np.concatenate(arrays, out=buffer)
+        try:
+            return np.concatenate(arrays, out=buffer, casting="no")
+        except TypeError:  # arrays of several dtypes: never cast into the buffer, as concat would not
+            return np.concatenate(arrays)
 
     def scatter_add(self, target, index, values):
         np.add.at(target, index, values)
