@@ -253,7 +253,8 @@ HAND_WORKLOADS = [  # (label, cell, V, H, B, T): issue 11's four
     ("RNN V16 H32 B4 T5000 (long)", "rnn", 16, 32, 4, 5000),
 ]
 #: Interleaved rounds per workload of the hand-loop table: more than the layer table's 5, since its
-#: verdicts sit near 1.0, where this shared machine moves a ratio by 0.1 from one round to the next.
+#: verdicts sit near 1.0, where this shared machine moves a ratio by up to a few tenths from one
+#: round to the next (the table prints that range).
 HAND_ROUNDS = 9
 
 
@@ -613,9 +614,10 @@ def main() -> None:
     if not args.no_gc_freeze:
         gc.collect()
         gc.freeze()  # the imported libraries' objects: out of every later collection (module docstring)
+    hand_rounds = 1 if args.quick else HAND_ROUNDS
     if args.hand_only:
         print(HAND_TITLE + "\n")
-        hand_results = print_hand_table(HAND_WORKLOADS, torch, 1 if args.quick else HAND_ROUNDS)
+        hand_results = print_hand_table(HAND_WORKLOADS, torch, hand_rounds)
         print_floors(HAND_WORKLOADS, torch)
         print_hand_targets(hand_results, None)
         return
@@ -631,7 +633,7 @@ def main() -> None:
     per_step = time_per_step({T: (lambda model=models[T]: tinygrad_step(model)) for T in lengths}, rounds + 2)
     print_targets(results, kinds, per_step)
     print("\n" + HAND_TITLE + "\n")
-    hand_results = print_hand_table(HAND_WORKLOADS, torch, 1 if args.quick else HAND_ROUNDS)
+    hand_results = print_hand_table(HAND_WORKLOADS, torch, hand_rounds)
     print_floors(HAND_WORKLOADS, torch)
     print("\nTime per step of the tinygrad_rnn hand loop (RNN, vocab 16, hidden 32, batch 4): flat in T?\n")
     print("| T | ms per training step | us per time step |")
