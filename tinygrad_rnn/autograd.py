@@ -48,15 +48,70 @@ class SparseGrad:
 
     Returned by indexing ops (``x[t]``, embedding lookups): the engine adds ``values`` into the
     input's gradient buffer at ``index`` instead of materialising a mostly-zero array, so
-    reading T slices of a sequence costs O(T), not O(T^2), in backward.
+    reading T slices of a sequence costs O(T), not O(T^2), in backward. ``span``, when the
+    index narrows a single axis (see :func:`~tinygrad_rnn.shape_rules.basic_span`), lets the
+    engine join the slices of one tensor in one go (:class:`SliceGrads`).
     """
 
-    __slots__ = ("index", "values", "advanced")
+    __slots__ = ("index", "values", "advanced", "span")
 
-    def __init__(self, index: tuple, values: Any, advanced: bool):
+    def __init__(self, index: tuple, values: Any, advanced: bool, span: tuple | None = None):
         self.index = index  # a tuple usable as ``buffer[index]``
         self.values = values
         self.advanced = advanced  # integer-array index: repeated indices must add up
+        self.span = span  # (axis, start, stop, is_int): the index selects [start, stop) of one axis
+
+
+class SliceGrads:
+    """The gradients that reach one tensor through slices of one axis (``x[t]``, ``z[:, :H]``),
+    kept until the tensor's turn, then put together in one go.
+
+    Slices that tile the axis, as the T steps of a sequence or an LSTM's four gate blocks do,
+    give the gradient as ONE ``stack`` (integer indices) or ``concat`` (slices), the way a
+    hand-written BPTT writes its dZ:
+
+        dL/dz = [dL/di | dL/df | dL/dg | dL/do]
+
+    instead of a buffer of zeros and one strided addition per slice (each costs about three plain
+    copies). Any other pattern (overlaps, gaps) is added into zeros, slice by slice, as before;
+    so is everything once the slices held would outgrow the tensor itself.
+    """
+
+    __slots__ = ("pieces", "size", "tensor", "xp")
+
+    def __init__(self, tensor: Any, xp: Any):
+        self.pieces: list[SparseGrad] = []
+        self.size = 0  # elements held in the pieces
+        self.tensor, self.xp = tensor, xp
+
+    def add(self, piece: SparseGrad) -> bool:
+        """Keep ``piece``; False once the pieces hold more elements than the tensor (fold them then)."""
+        self.pieces.append(piece)
+        self.size += piece.values.size
+        return self.size <= self.tensor._data.size
+
+    def total(self) -> Any:
+        """The gradient as a fresh array of the tensor's shape."""
+        xp, data = self.xp, self.tensor._data
+        ordered = sorted(self.pieces, key=_span_start)
+        axis, _, _, is_int = ordered[0].span
+        end = 0  # the pieces tile the axis if each starts where the one before stopped, with the same dtype
+        for piece in ordered:
+            piece_axis, start, stop, piece_is_int = piece.span
+            if start != end or piece_axis != axis or piece_is_int != is_int or piece.values.dtype != data.dtype:
+                break
+            end = stop
+        else:
+            if end == data.shape[axis]:
+                return (xp.stack if is_int else xp.concat)([piece.values for piece in ordered], axis=axis)
+        buffer = xp.zeros(data.shape, dtype=data.dtype)
+        for piece in self.pieces:
+            buffer[piece.index] += piece.values
+        return buffer
+
+
+def _span_start(piece: SparseGrad) -> int:
+    return piece.span[1]
 
 
 class WeightTerms:
@@ -104,6 +159,9 @@ class WeightTerms:
             product += partial
         return product
 
+
+#: The gradients kept in pieces until their tensor's turn, then made an array by ``.total()``.
+DEFERRED = (WeightTerms, SliceGrads)
 
 _pass = threading.local()  # .transposes: what transposed() laid out during this thread's current span
 
@@ -261,7 +319,7 @@ def _backward(root: Any, grad: Any, retain_graph: bool, on_edge: Any) -> None:
         g = grads.pop(key, None)
         if g is None:  # no path from the root reaches this tensor's output
             continue
-        if type(g) is WeightTerms:  # every term of this weight is in: one product
+        if type(g) in DEFERRED:  # every term or slice of this gradient is in: put together once
             g = g.total()
             owned.add(key)
         if _recording.recorder is not None:  # tinygrad_rnn.compile: this node's turn, in this order
@@ -313,6 +371,16 @@ def _accumulate(grads: dict, owned: set, tensor: Any, g: Any, xp: Any, op: Any =
     """
     key = id(tensor) if key is None else key
     buffer = grads.get(key)
+    if type(g) is SparseGrad and g.span is not None and (buffer is None or type(buffer) is SliceGrads):
+        if buffer is None:
+            buffer = grads[key] = SliceGrads(tensor, xp)
+        if not buffer.add(g):  # the slices would outgrow the tensor: one array from here on
+            grads[key] = buffer.total()
+            owned.add(key)
+        return
+    elif type(buffer) is SliceGrads:  # slices meet a gradient of another form: an array first
+        buffer = grads[key] = buffer.total()
+        owned.add(key)
     if type(g) is WeightTerms or type(buffer) is WeightTerms:
         if buffer is None:
             grads[key] = g
@@ -422,7 +490,8 @@ def _dense(g: Any, tensor: Any, xp: Any) -> Any:
     if type(g) is SparseGrad:
         grads: dict = {}
         _accumulate(grads, set(), tensor, g, xp)
-        return grads[id(tensor)]
+        g = grads[id(tensor)]
+        return g.total() if type(g) is SliceGrads else g
     if type(g) is WeightTerms:
         return g.total()
     return unbroadcast(g, tensor.shape, xp)

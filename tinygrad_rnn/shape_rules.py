@@ -67,6 +67,35 @@ def unbroadcast(grad: Any, shape: tuple, xp: Any) -> Any:
     return grad if grad.shape == shape else xp.reshape(grad, shape)
 
 
+def basic_span(key: tuple, shape: tuple) -> tuple | None:
+    """``(axis, start, stop, is_int)`` when the basic index ``key`` (integers, slices, at most one
+    ``...``) narrows one axis of ``shape`` to the elements [start, stop), with the axis dropped if
+    ``is_int`` (an integer) and kept if not (a unit-step slice); None for any other key.
+
+    Example:
+        >>> basic_span((3, ...), (50, 32, 512)), basic_span((..., slice(128, 256)), (32, 512))
+        ((0, 3, 4, True), (1, 128, 256, False))
+        >>> basic_span((slice(None), 0), (4, 5)), basic_span((0, 0), (4, 5)), basic_span((slice(None, None, 2),), (4,))
+        ((1, 0, 1, True), None, None)
+    """
+    where = None
+    for position, k in enumerate(key):
+        if k is Ellipsis or (type(k) is slice and k.start is None and k.stop is None and k.step is None):
+            continue
+        if where is not None:  # a second axis narrowed
+            return None
+        where = position
+    if where is None:  # x[...] or x[:]: the whole of axis 0
+        return (0, 0, shape[0], False) if shape else None
+    dots = key.index(Ellipsis) if Ellipsis in key else len(key)  # positions before ... are axes 0, 1, ...
+    axis = where if where < dots else len(shape) - (len(key) - where)
+    k, n = key[where], shape[axis]
+    if type(k) is int:
+        return axis, k % n, k % n + 1, True
+    start, stop, step = k.indices(n)
+    return (axis, start, stop, False) if step == 1 and start <= stop else None
+
+
 def normalize_axes(op: str, axis, ndim: int) -> tuple[int, ...]:
     """``axis`` (None, an int or a tuple) as a tuple of non-negative axes, with a clear error
     when one is out of range or repeated."""

@@ -102,7 +102,7 @@ def backward_call(root_key: int, seed: int, nodes: list, grad_slots: list) -> Ru
     :func:`~tinygrad_rnn.autograd._accumulate`, so the sums come out exactly as eagerly (a shared
     weight's terms included: summed as one matmul, see :class:`~tinygrad_rnn.autograd.WeightTerms`).
     """
-    accumulate, store_grad, WeightTerms = autograd._accumulate, autograd._store_grad, autograd.WeightTerms
+    accumulate, store_grad, DEFERRED = autograd._accumulate, autograd._store_grad, autograd.DEFERRED
     number: dict[int, int] = {}  # id(tensor) -> its gradient's key in grads during the replay
     for key, *_ in nodes:
         number.setdefault(key, len(number))
@@ -120,7 +120,7 @@ def backward_call(root_key: int, seed: int, nodes: list, grad_slots: list) -> Ru
         owned: set = set()
         for n, ctx, store, edges in plan:
             g = grads.pop(n)
-            if type(g) is WeightTerms:  # every term of this weight is in: one product
+            if type(g) in DEFERRED:  # every term or slice of this gradient is in: put together once
                 g = g.total()
                 owned.add(n)
             if store is not None:

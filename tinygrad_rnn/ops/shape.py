@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from .. import backend as _backend
 from ..autograd import SparseGrad
 from ..function import Function, parameter_array
-from ..shape_rules import broadcast_shape, normalize_axis
+from ..shape_rules import basic_span, broadcast_shape, normalize_axis
 from ..tensor import Tensor
 
 
@@ -73,6 +73,7 @@ class GetItem(Function):
     dL/dx = zeros with dL/dy added at ``key`` (repeated integer indices add up)"""
 
     def forward(self, x, key):
+        self.input_shape = x.shape
         key = key if isinstance(key, tuple) else (key,)
         if all(map(_BASIC_INDEX.__contains__, map(type, key))):  # ints and slices: the common case, taken fast
             if Ellipsis not in key:
@@ -144,7 +145,8 @@ class GetItem(Function):
     def backward(self, grad):
         if self.inner_shape is not None:
             grad = self.xp.reshape(grad, self.inner_shape)
-        return (SparseGrad(self.key, grad, self.advanced),)
+        span = None if self.advanced else basic_span(self.key, self.input_shape)  # lets the engine join slices
+        return (SparseGrad(self.key, grad, self.advanced, span),)
 
 
 _BASIC_INDEX = frozenset((int, slice, type(Ellipsis)))
