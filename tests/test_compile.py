@@ -437,6 +437,27 @@ def test_every_way_a_gradient_reaches_its_tensor_replays_as_eagerly():
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=0)
 
 
+def test_indexing_replays_on_each_calls_data():
+    """A replayed getitem reuses the analysis of its captured key (ints and slices), never its result:
+    each call's own x is indexed, and so is each call's own index tensor."""
+
+    def step(x, rows):
+        y = x[1:, ::2] * 3 + x[:2, -1:] + x[rows][:2, 1:3]  # basic keys, then an index tensor, then basic again
+        loss = (y * y).sum()
+        loss.backward()
+        return loss, x.grad * 1.0
+
+    f = tg.compile(step)
+    rng = np.random.default_rng(4)
+    for _ in range(4):
+        data, picks = rng.standard_normal((3, 4)), rng.integers(0, 3, size=3)
+        got = [a.numpy() for a in f(tg.Tensor(data, requires_grad=True), tg.Tensor(picks))]
+        want = [a.numpy() for a in step(tg.Tensor(data, requires_grad=True), tg.Tensor(picks))]
+        for a, b in zip(got, want):
+            np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+    assert f.replays == 3
+
+
 def test_the_tape_dump_and_the_graph_of_the_last_call():
     w = tg.Tensor([[0.5]], requires_grad=True, name="w")
 

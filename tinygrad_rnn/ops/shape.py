@@ -72,14 +72,21 @@ class GetItem(Function):
     """y = x[key] (ints, slices, None, ..., integer arrays, lists or tensors);
     dL/dx = zeros with dL/dy added at ``key`` (repeated integer indices add up)"""
 
+    captured_key = object()  # the basic key this op was last run with, as given (none yet: matches no key)
+    span = False  # SparseGrad's span of the gradient (worked out at the first backward; False: not yet)
+
     def forward(self, x, key):
-        self.input_shape = x.shape
-        key = key if isinstance(key, tuple) else (key,)
+        if key is self.captured_key:  # a compiled replay gives the key it captured: analysed then
+            return x[self.key]
+        self.input_shape, self.span = x.shape, False
+        given, key = key, key if isinstance(key, tuple) else (key,)
         if all(map(_BASIC_INDEX.__contains__, map(type, key))):  # ints and slices: the common case, taken fast
             if Ellipsis not in key:
                 key = (*key, Ellipsis)  # the standard asks for every axis to be indexed
             self.key, self.advanced, self.inner_shape = key, False, None
-            return self.index(x, key)
+            y = self.index(x, key)
+            self.captured_key = given  # ints and slices only: nothing in it can change
+            return y
         key = self.index_arrays(x, key)
         if sum(k is not None and k is not Ellipsis for k in key) < x.ndim and not any(k is Ellipsis for k in key):
             key = (*key, Ellipsis)  # the standard asks for every axis to be indexed
@@ -145,8 +152,9 @@ class GetItem(Function):
     def backward(self, grad):
         if self.inner_shape is not None:
             grad = self.xp.reshape(grad, self.inner_shape)
-        span = None if self.advanced else basic_span(self.key, self.input_shape)  # lets the engine join slices
-        return (SparseGrad(self.key, grad, self.advanced, span),)
+        if self.span is False:  # where the slice lies, so that the engine can join slices (SliceGrads)
+            self.span = None if self.advanced else basic_span(self.key, self.input_shape)
+        return (SparseGrad(self.key, grad, self.advanced, self.span),)
 
 
 _BASIC_INDEX = frozenset((int, slice, type(Ellipsis)))
