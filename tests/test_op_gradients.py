@@ -14,6 +14,7 @@ hand follow (repeated indices, casts, ties, large softmax inputs).
 """
 
 import functools
+from unittest import mock
 
 import hypothesis.strategies as st
 import numpy as np
@@ -22,7 +23,7 @@ from hypothesis import given, settings
 
 import tinygrad_rnn as tg
 from tests.op_specs import SPECS, as_tuple, cases, given_settings, single_output
-from tinygrad_rnn import Tensor
+from tinygrad_rnn import Tensor, autograd
 from tinygrad_rnn.backend import dtype_name
 from tinygrad_rnn.function import Function
 
@@ -55,6 +56,22 @@ def test_gradients_match_finite_differences(spec, device, data):
     case = data.draw(cases(spec), label="case")
     fn = functools.partial(single_output(spec.op), **case.params)
     assert tg.gradcheck(fn, *case.tensors(device), eps=spec.eps)
+
+
+@pytest.mark.parametrize("spec", SPECS, ids=str)
+@given_settings
+@given(data=st.data())
+def test_backward_returns_one_gradient_per_input(spec, device, data):
+    """The engine's fast path takes a tuple of exactly one gradient per input; anything else (a list,
+    an extra None for an input that was not given) sends every call through a slower check."""
+    case = data.draw(cases(spec), label="case")
+
+    def not_one_per_input(op, input_grads):
+        raise AssertionError(f"backward of {op.name} returned {type(input_grads).__name__} for {len(op.inputs)} inputs")
+
+    with mock.patch.object(autograd, "_protocol_checked", not_one_per_input):
+        outs = as_tuple(spec.op(*case.tensors(device), **case.params))
+        sum(y.sum() for y in outs).backward()
 
 
 def _forward_backward(spec, case, device, dtype):

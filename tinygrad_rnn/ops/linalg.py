@@ -107,8 +107,9 @@ class Linear(Function):
             grad_x = xp.matmul(grad_rows, weight)
             grad_x = grad_x if len(self.input_shape) == 2 else xp.reshape(grad_x, self.input_shape)
         grad_w = WeightTerms(grad_rows, rows, xp) if need_w else None  # g^T x, summed as one product
-        grad_b = grad if need_b and need_b[0] else None  # dL/dy: the engine sums it to b's shape
-        return grad_x, grad_w, grad_b
+        if not need_b:  # no bias given: one gradient per input (a third would cost the engine a check)
+            return grad_x, grad_w
+        return grad_x, grad_w, grad if need_b[0] else None  # dL/db = dL/dy: the engine sums it to b's shape
 
 
 def linear(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
