@@ -2,6 +2,7 @@
 again when they must, and what a tape cannot repeat fails loudly (TinyJit's footguns, one test each)."""
 
 import dataclasses
+from unittest import mock
 
 import numpy as np
 import pytest
@@ -10,6 +11,8 @@ import tinygrad_rnn as tg
 from tinygrad_rnn import nn
 from tinygrad_rnn.compiler import CaptureError
 from tinygrad_rnn.nn import functional as F
+from tinygrad_rnn.ops import shape as shape_ops
+from tinygrad_rnn.ops.shape import GetItem
 
 STEPS = 20
 
@@ -449,13 +452,20 @@ def test_indexing_replays_on_each_calls_data():
 
     f = tg.compile(step)
     rng = np.random.default_rng(4)
-    for _ in range(4):
+    analysed = []  # every key analysed (GetItem.index) and slice located (slice_extent) in the compiled calls
+    index, extent = GetItem.index, shape_ops.slice_extent
+    for call in range(4):
         data, picks = rng.standard_normal((3, 4)), rng.integers(0, 3, size=3)
-        got = [a.numpy() for a in f(tg.Tensor(data, requires_grad=True), tg.Tensor(picks))]
+        with (
+            mock.patch.object(GetItem, "index", lambda *a, call=call: analysed.append(call) or index(*a)),
+            mock.patch.object(shape_ops, "slice_extent", lambda *a, call=call: analysed.append(call) or extent(*a)),
+        ):
+            got = [a.numpy() for a in f(tg.Tensor(data, requires_grad=True), tg.Tensor(picks))]
         want = [a.numpy() for a in step(tg.Tensor(data, requires_grad=True), tg.Tensor(picks))]
         for a, b in zip(got, want):
             np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
     assert f.replays == 3
+    assert set(analysed) == {0}  # at the capture only: the replays reuse what it worked out
 
 
 def test_the_tape_dump_and_the_graph_of_the_last_call():

@@ -1,6 +1,8 @@
 """The gradients that reach one tensor through slices of it (autograd.SliceGrads): joined in one
 stack or concat when they tile an axis, added into zeros otherwise: the same numbers either way."""
 
+import enum
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -8,7 +10,7 @@ from hypothesis import strategies as st
 
 import tinygrad_rnn as tg
 from tinygrad_rnn import Tensor, autograd
-from tinygrad_rnn.shape_rules import basic_span
+from tinygrad_rnn.shape_rules import slice_extent
 
 SHAPE = (4, 6)
 E = Ellipsis
@@ -138,7 +140,32 @@ def test_observers_see_each_slice_as_a_dense_gradient():
         ((slice(0, 0), E), (0, 3), (0, 0, 0, False)),  # a size-0 axis
         ((E,), (), None),  # a 0-d tensor has no axis
         ((slice(None), slice(None), 1), (2, 3, 4), (2, 1, 2, True)),
+        ((True, E), (4, 6), None),  # a bool inserts an axis: not a slice of x
+        ((slice(None), False), (4, 6), None),
     ],
 )
-def test_basic_span(key, shape, span):
-    assert basic_span(key, shape) == span
+def test_slice_extent(key, shape, span):
+    assert slice_extent(key, shape) == span
+
+
+class Row(enum.IntEnum):
+    FIRST = 1
+
+
+@pytest.mark.parametrize("key", [True, (None, True), Row.FIRST, (slice(None), np.int64(2))])
+def test_keys_of_other_index_types_take_the_buffer_of_zeros(key):
+    """bools, int subclasses and NumPy integers are not ints of a basic key: added into zeros."""
+    x = Tensor(np.arange(24.0).reshape(4, 6), requires_grad=True)
+    (x[key] * 2).sum().backward()
+    expected = np.zeros((4, 6))
+    view = expected[key]
+    expected[key] = view + 2
+    np.testing.assert_array_equal(x.grad.numpy(), expected)
+
+
+def test_a_seed_of_another_shape_is_refused():
+    """The engine never broadcasts the seed: slices would join to the wrong shape, and no error."""
+    x = Tensor(np.ones((1, 6)), requires_grad=True)
+    with pytest.raises(ValueError, match=r"seed gradient has shape \(\) but the tensor has shape \(6,\)"):
+        autograd.backward(x[0], np.array(1.0))
+    assert x.grad is None

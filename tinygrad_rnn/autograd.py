@@ -48,18 +48,19 @@ class SparseGrad:
 
     Returned by indexing ops (``x[t]``, embedding lookups): the engine adds ``values`` into the
     input's gradient buffer at ``index`` instead of materialising a mostly-zero array, so
-    reading T slices of a sequence costs O(T), not O(T^2), in backward. ``span``, when the
-    index narrows a single axis (see :func:`~tinygrad_rnn.shape_rules.basic_span`), lets the
-    engine join the slices of one tensor in one go (:class:`SliceGrads`).
+    reading T slices of a sequence costs O(T), not O(T^2), in backward. ``extent``, given when
+    the index narrows one axis only (:func:`~tinygrad_rnn.shape_rules.slice_extent`), lets the
+    engine join the slices of one tensor in one go (:class:`SliceGrads`); ``values`` then has
+    exactly the slice's shape.
     """
 
-    __slots__ = ("index", "values", "advanced", "span")
+    __slots__ = ("index", "values", "advanced", "extent")
 
-    def __init__(self, index: tuple, values: Any, advanced: bool, span: tuple | None = None):
+    def __init__(self, index: tuple, values: Any, advanced: bool, extent: tuple | None = None):
         self.index = index  # a tuple usable as ``buffer[index]``
         self.values = values
         self.advanced = advanced  # integer-array index: repeated indices must add up
-        self.span = span  # (axis, start, stop, is_int): the index selects [start, stop) of one axis
+        self.extent = extent  # (axis, start, stop, is_int): the index selects [start, stop) of one axis
 
 
 class SliceGrads:
@@ -75,6 +76,13 @@ class SliceGrads:
     instead of a buffer of zeros and one strided addition per slice (each costs about three plain
     copies). Any other pattern (overlaps, gaps) is added into zeros, slice by slice, as before;
     so is everything once the slices held would outgrow the tensor itself.
+
+    Example:
+        >>> from tinygrad_rnn import Tensor
+        >>> x = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
+        >>> (x[0] * 10 + x[1]).sum().backward()   # rows 0 and 1 tile axis 0: one stack
+        >>> x.grad.tolist()
+        [[10.0, 10.0], [1.0, 1.0]]
     """
 
     __slots__ = ("pieces", "size", "tensor", "xp")
@@ -84,34 +92,40 @@ class SliceGrads:
         self.size = 0  # elements held in the pieces
         self.tensor, self.xp = tensor, xp
 
-    def add(self, piece: SparseGrad) -> bool:
-        """Keep ``piece``; False once the pieces hold more elements than the tensor (fold them then)."""
+    def add(self, piece: SparseGrad) -> None:
         self.pieces.append(piece)
         self.size += piece.values.size
-        return self.size <= self.tensor._data.size
+
+    @property
+    def outgrown(self) -> bool:
+        """Whether the pieces hold more elements than the tensor (then one array holds them better)."""
+        return self.size > self.tensor._data.size
 
     def total(self) -> Any:
         """The gradient as a fresh array of the tensor's shape."""
         xp, data = self.xp, self.tensor._data
-        ordered = sorted(self.pieces, key=_span_start)
-        axis, _, _, is_int = ordered[0].span
-        end = 0  # the pieces tile the axis if each starts where the one before stopped, with the same dtype
-        for piece in ordered:
-            piece_axis, start, stop, piece_is_int = piece.span
-            if start != end or piece_axis != axis or piece_is_int != is_int or piece.values.dtype != data.dtype:
-                break
-            end = stop
-        else:
-            if end == data.shape[axis]:
-                return (xp.stack if is_int else xp.concat)([piece.values for piece in ordered], axis=axis)
+        ordered = sorted(self.pieces, key=lambda piece: piece.extent[1])
+        if _tile(ordered, data):
+            _, _, _, is_int = ordered[0].extent
+            return (xp.stack if is_int else xp.concat)([p.values for p in ordered], axis=ordered[0].extent[0])
         buffer = xp.zeros(data.shape, dtype=data.dtype)
         for piece in self.pieces:
             buffer[piece.index] += piece.values
         return buffer
 
 
-def _span_start(piece: SparseGrad) -> int:
-    return piece.span[1]
+def _tile(ordered: list, data: Any) -> bool:
+    """Whether slices, sorted by start, tile one axis of ``data``: all on the same axis and of the
+    same kind (integers or slices), start_0 = 0, start_(i+1) = stop_i, stop_last = the axis's size,
+    and of ``data``'s dtype (a join never casts; the buffer of zeros does)."""
+    axis, _, _, is_int = ordered[0].extent
+    end = 0
+    for piece in ordered:
+        piece_axis, start, stop, piece_is_int = piece.extent
+        if start != end or piece_axis != axis or piece_is_int != is_int or piece.values.dtype != data.dtype:
+            return False
+        end = stop
+    return end == data.shape[axis]
 
 
 class WeightTerms:
@@ -274,6 +288,11 @@ def backward(root: Any, grad: Any, retain_graph: bool = False, on_edge: Any = No
     parent's buffer: this is how :mod:`tinygrad_rnn.bptt` splits a shared weight's gradient into
     its per-time-step terms, and how the graph renderer learns each edge's gradient.
     """
+    if tuple(getattr(grad, "shape", ())) != tuple(root._data.shape):  # never broadcast a seed silently
+        raise ValueError(
+            f"backward: the seed gradient has shape {tuple(getattr(grad, 'shape', ()))} but the tensor "
+            f"has shape {tuple(root._data.shape)}; pass an array of the tensor's shape"
+        )
     if _recording.recorder is not None:  # tinygrad_rnn.compile is capturing: record this backward
         _recording.recorder.backward(root, grad, on_edge)
     recorder = backward_recorder.get()  # hook: bptt.record_backward (see backward_recorder)
@@ -371,14 +390,10 @@ def _accumulate(grads: dict, owned: set, tensor: Any, g: Any, xp: Any, op: Any =
     """
     key = id(tensor) if key is None else key
     buffer = grads.get(key)
-    if type(g) is SparseGrad and g.span is not None and (buffer is None or type(buffer) is SliceGrads):
-        if buffer is None:
-            buffer = grads[key] = SliceGrads(tensor, xp)
-        if not buffer.add(g):  # the slices would outgrow the tensor: one array from here on
-            grads[key] = buffer.total()
-            owned.add(key)
+    if type(g) is SparseGrad and g.extent is not None and (buffer is None or type(buffer) is SliceGrads):
+        _keep_slice(grads, owned, key, tensor, g, xp)
         return
-    elif type(buffer) is SliceGrads:  # slices meet a gradient of another form: an array first
+    if type(buffer) is SliceGrads:  # slices meet a gradient of another form: an array first
         buffer = grads[key] = buffer.total()
         owned.add(key)
     if type(g) is WeightTerms or type(buffer) is WeightTerms:
@@ -420,6 +435,19 @@ def _accumulate(grads: dict, owned: set, tensor: Any, g: Any, xp: Any, op: Any =
         grads[key] = buffer
     else:
         grads[key] = buffer + g
+        owned.add(key)
+
+
+def _keep_slice(grads: dict, owned: set, key: Any, tensor: Any, g: SparseGrad, xp: Any) -> None:
+    """Keep a slice's gradient with the others of ``tensor`` (a :class:`SliceGrads`), until its turn
+    comes, or until they hold more than ``tensor``: then they become one array, and the slices that
+    follow are added into it (``_accumulate``'s SparseGrad case)."""
+    pieces = grads.get(key)
+    if pieces is None:
+        pieces = grads[key] = SliceGrads(tensor, xp)
+    pieces.add(g)
+    if pieces.outgrown:
+        grads[key] = pieces.total()
         owned.add(key)
 
 

@@ -67,16 +67,19 @@ def unbroadcast(grad: Any, shape: tuple, xp: Any) -> Any:
     return grad if grad.shape == shape else xp.reshape(grad, shape)
 
 
-def basic_span(key: tuple, shape: tuple) -> tuple | None:
-    """``(axis, start, stop, is_int)`` when the basic index ``key`` (integers, slices, at most one
-    ``...``) narrows one axis of ``shape`` to the elements [start, stop), with the axis dropped if
-    ``is_int`` (an integer) and kept if not (a unit-step slice); None for any other key.
+def slice_extent(key: tuple, shape: tuple) -> tuple | None:
+    """``(axis, start, stop, is_int)`` when the basic index ``key`` narrows one axis of ``shape`` to
+    its elements [start, stop), by an integer (``is_int``: the axis is dropped) or a unit-step
+    slice (the axis is kept), every other entry being ``:`` or ``...``; None for any other key
+    (two axes narrowed, a step, a bool, ...). ``key`` holds no None (GetItem drops them).
 
     Example:
-        >>> basic_span((3, ...), (50, 32, 512)), basic_span((..., slice(128, 256)), (32, 512))
+        >>> slice_extent((3, ...), (50, 32, 512)), slice_extent((..., slice(128, 256)), (32, 512))
         ((0, 3, 4, True), (1, 128, 256, False))
-        >>> basic_span((slice(None), 0), (4, 5)), basic_span((0, 0), (4, 5)), basic_span((slice(None, None, 2),), (4,))
-        ((1, 0, 1, True), None, None)
+        >>> slice_extent((slice(None), 0), (4, 5)), slice_extent((0, 0), (4, 5))
+        ((1, 0, 1, True), None)
+        >>> slice_extent((slice(None, None, 2),), (4,)) is None    # a step: not a block of the axis
+        True
     """
     where = None
     for position, k in enumerate(key):
@@ -92,8 +95,11 @@ def basic_span(key: tuple, shape: tuple) -> tuple | None:
     k, n = key[where], shape[axis]
     if type(k) is int:
         return axis, k % n, k % n + 1, True
-    start, stop, step = k.indices(n)
-    return (axis, start, stop, False) if step == 1 and start <= stop else None
+    if type(k) is slice:
+        start, stop, step = k.indices(n)
+        if step == 1 and start <= stop:
+            return axis, start, stop, False
+    return None
 
 
 def normalize_axes(op: str, axis, ndim: int) -> tuple[int, ...]:

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from .. import backend as _backend
 from ..autograd import SparseGrad
 from ..function import Function, parameter_array
-from ..shape_rules import basic_span, broadcast_shape, normalize_axis
+from ..shape_rules import broadcast_shape, normalize_axis, slice_extent
 from ..tensor import Tensor
 
 
@@ -68,18 +68,25 @@ class Expand(Function):
         return (grad,)
 
 
+_NOT_YET = object()  # an attribute of GetItem not worked out yet (None is a value: no extent)
+
+
 class GetItem(Function):
     """y = x[key] (ints, slices, None, ..., integer arrays, lists or tensors);
-    dL/dx = zeros with dL/dy added at ``key`` (repeated integer indices add up)"""
+    dL/dx = zeros with dL/dy added at ``key`` (repeated integer indices add up)
 
-    captured_key = object()  # the basic key this op was last run with, as given (none yet: matches no key)
-    span = False  # SparseGrad's span of the gradient (worked out at the first backward; False: not yet)
+    A compiled replay runs this same op again with the same key: a key of ints and slices is
+    analysed once, when it is captured, and each replay only indexes the new x with it."""
+
+    captured_key = _NOT_YET  # the basic key this op ran with, as given (see forward)
+    extent = _NOT_YET  # where the slice lies (SparseGrad.extent), worked out at the first backward
 
     def forward(self, x, key):
         if key is self.captured_key:  # a compiled replay gives the key it captured: analysed then
             return x[self.key]
-        self.input_shape, self.span = x.shape, False
-        given, key = key, key if isinstance(key, tuple) else (key,)
+        self.input_shape, self.extent = x.shape, _NOT_YET
+        given = key
+        key = key if isinstance(key, tuple) else (key,)
         if all(map(_BASIC_INDEX.__contains__, map(type, key))):  # ints and slices: the common case, taken fast
             if Ellipsis not in key:
                 key = (*key, Ellipsis)  # the standard asks for every axis to be indexed
@@ -152,9 +159,9 @@ class GetItem(Function):
     def backward(self, grad):
         if self.inner_shape is not None:
             grad = self.xp.reshape(grad, self.inner_shape)
-        if self.span is False:  # where the slice lies, so that the engine can join slices (SliceGrads)
-            self.span = None if self.advanced else basic_span(self.key, self.input_shape)
-        return (SparseGrad(self.key, grad, self.advanced, self.span),)
+        if self.extent is _NOT_YET:  # where the slice lies, so that the engine can join slices (SliceGrads)
+            self.extent = None if self.advanced else slice_extent(self.key, self.input_shape)
+        return (SparseGrad(self.key, grad, self.advanced, self.extent),)
 
 
 _BASIC_INDEX = frozenset((int, slice, type(Ellipsis)))
