@@ -106,8 +106,8 @@ class SliceGrads:
         xp, data = self.xp, self.tensor._data
         ordered = sorted(self.pieces, key=lambda piece: piece.extent[1])
         if _tile(ordered, data):
-            _, _, _, is_int = ordered[0].extent
-            return (xp.stack if is_int else xp.concat)([p.values for p in ordered], axis=ordered[0].extent[0])
+            axis, _, _, is_int = ordered[0].extent
+            return (xp.stack if is_int else xp.concat)([piece.values for piece in ordered], axis=axis)
         buffer = xp.zeros(data.shape, dtype=data.dtype)
         for piece in self.pieces:
             buffer[piece.index] += piece.values
