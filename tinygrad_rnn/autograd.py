@@ -62,6 +62,13 @@ class SparseGrad:
         self.advanced = advanced  # integer-array index: repeated indices must add up
         self.extent = extent  # (axis, start, stop, is_int): the index selects [start, stop) of one axis
 
+    def add_into(self, buffer: Any, backend: Any) -> None:
+        """``buffer[index] += values``, in place; repeated integer indices add up."""
+        if self.advanced:
+            backend.scatter_add(buffer, self.index, self.values)
+        else:
+            buffer[self.index] += self.values
+
 
 class SliceGrads:
     """The gradients that reach one tensor through slices of one axis (``x[t]``, ``z[:, :H]``),
@@ -110,7 +117,7 @@ class SliceGrads:
             return (xp.stack if is_int else xp.concat)([piece.values for piece in ordered], axis=axis)
         buffer = xp.zeros(data.shape, dtype=data.dtype)
         for piece in self.pieces:
-            buffer[piece.index] += piece.values
+            piece.add_into(buffer, self.tensor._backend)
         return buffer
 
 
@@ -414,10 +421,7 @@ def _accumulate(grads: dict, owned: set, tensor: Any, g: Any, xp: Any, op: Any =
             buffer = xp.zeros(tensor.shape, dtype=tensor.dtype)
         elif key not in owned:
             buffer = xp.asarray(buffer, copy=True)
-        if g.advanced:
-            tensor._backend.scatter_add(buffer, g.index, g.values)
-        else:
-            buffer[g.index] += g.values
+        g.add_into(buffer, tensor._backend)
         grads[key] = buffer
         owned.add(key)
         return
@@ -516,10 +520,9 @@ def _same_memory(saved: Any, array: Any) -> bool:
 def _dense(g: Any, tensor: Any, xp: Any) -> Any:
     """A gradient as a plain array of the tensor's shape (for ``on_edge`` observers)."""
     if type(g) is SparseGrad:
-        grads: dict = {}
-        _accumulate(grads, set(), tensor, g, xp)
-        g = grads[id(tensor)]
-        return g.total() if type(g) is SliceGrads else g
+        dense = xp.zeros(tensor.shape, dtype=tensor.dtype)
+        g.add_into(dense, tensor._backend)
+        return dense
     if type(g) is WeightTerms:
         return g.total()
     return unbroadcast(g, tensor.shape, xp)
