@@ -208,7 +208,9 @@ class NumpyBackend(Backend):
         self._scratch = threading.local()  # .buffers: {(slot, shape, dtype): array}, per thread
 
     def contiguous(self, array):
-        return np.ascontiguousarray(array)
+        # a copy by the array's own method (np.ascontiguousarray would turn a traced array plain:
+        # tinygrad_rnn.compiler.trace must see the copy made)
+        return array if array.flags.c_contiguous else array.copy(order="C")
 
     def scratch_concat(self, arrays, slot):
         # Why a kept buffer: a training step stacks each shared weight's terms once (an LSTM's 50 steps

@@ -194,6 +194,7 @@ class Compiled:
         tape = self.tape
         with tape.running:  # not halfway through another thread's replay
             if tape.last_values is not None:
+                tape.refresh_saved()
                 for slot, tensor in tape.graph.items():
                     tensor.data = tape.last_values[slot]
                     if tensor._ctx is not None:

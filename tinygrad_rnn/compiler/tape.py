@@ -31,6 +31,7 @@ import numpy as np
 from .. import autograd
 from ..backend import FLOAT_SCALARS, dtype_name
 from ..tensor import Tensor
+from . import trace as _trace
 
 Run = Callable[[list, list], None]  # one program entry: run(values, argument tensors)
 
@@ -51,7 +52,14 @@ def forward_call(ctx: Any, ins: tuple, params: dict, out: int, build_params: Cal
     tensors (an index tensor in ``x[idx]``) from their slots; ``scalar``: NumPy returns a 0-d result
     as a scalar, which the engine stores as a 0-d array: so does the replay.
     """
-    forward = ctx.forward
+    run = _forward_run(ctx.forward, ins, params, out, build_params, scalar)
+    run.kind, run.ctxs = "forward", (ctx,)
+    return run
+
+
+def _forward_run(
+    forward: Callable, ins: tuple, params: dict, out: int, build_params: Callable | None, scalar: bool
+) -> Run:
     if build_params is not None or scalar:
 
         def run(v, args):
@@ -90,6 +98,11 @@ def leaf_of(ref: Any, args: list) -> Tensor:
     return args[ref] if type(ref) is int else ref
 
 
+def keep_grad(ref: Any, args: list, g: Any, owned: bool) -> None:
+    """Store a finished gradient into the ``.grad`` of the leaf ``ref`` names (the engine's helper)."""
+    autograd._store_grad(leaf_of(ref, args), g, owned)
+
+
 def backward_call(root_key: int, seed: int, nodes: list, grad_slots: list) -> Run:
     """A program entry replaying one ``backward``: ``nodes`` are ``(key, ctx, store, parents)``
     in the engine's order; ``store`` names the leaf (or retained tensor) whose ``.grad`` receives
@@ -102,7 +115,7 @@ def backward_call(root_key: int, seed: int, nodes: list, grad_slots: list) -> Ru
     :func:`~tinygrad_rnn.autograd._accumulate`, so the sums come out exactly as eagerly (a shared
     weight's terms included: summed as one matmul, see :class:`~tinygrad_rnn.autograd.WeightTerms`).
     """
-    accumulate, store_grad, DEFERRED = autograd._accumulate, autograd._store_grad, autograd.DEFERRED
+    accumulate, DEFERRED = autograd._accumulate, autograd.DEFERRED
     number: dict[int, int] = {}  # id(tensor) -> its gradient's key in grads during the replay
     for key, *_ in nodes:
         number.setdefault(key, len(number))
@@ -116,6 +129,7 @@ def backward_call(root_key: int, seed: int, nodes: list, grad_slots: list) -> Ru
     root = number[root_key]
 
     def run(v, args):
+        keep = getattr(v, "keep_grad", keep_grad)  # a traced replay writes the stores down (trace.py)
         grads = {root: v[seed]}
         owned: set = set()
         for n, ctx, store, edges in plan:
@@ -124,7 +138,7 @@ def backward_call(root_key: int, seed: int, nodes: list, grad_slots: list) -> Ru
                 g = g.total()
                 owned.add(n)
             if store is not None:
-                store_grad(leaf_of(store, args), g, n in owned)
+                keep(store, args, g, n in owned)
             if ctx is None:
                 continue
             input_grads = ctx.backward(g)
@@ -141,6 +155,7 @@ def backward_call(root_key: int, seed: int, nodes: list, grad_slots: list) -> Ru
         for slot, ref in grad_slots:
             v[slot] = leaf_of(ref, args).grad.data
 
+    run.kind, run.ctxs, run.grad_slots = "backward", tuple(ctx for _, ctx, _, _ in plan if ctx is not None), grad_slots
     return run
 
 
@@ -159,6 +174,7 @@ def step_call(optimizer: Any, entries: list) -> Run:
             v[slot] = param.data
         autograd.arrays_changed()  # an update may have been in place: no copy made before it holds
 
+    run.kind = "step"
     return run
 
 
@@ -169,6 +185,7 @@ def clear_call(params: list, set_to_none: bool) -> Run:
     def run(v, args):
         clear_grads(params, set_to_none)
 
+    run.kind = "clear"
     return run
 
 
@@ -196,6 +213,14 @@ class Tape:
         self.outputs = outputs  # the returned structure, tensors as ("slot", slot, backend)
         self.graph = graph  # slot -> the tensor recorded for it during the capture
         self.last_values: list | None = None
+        self.last_args: list | None = None
+        self.first_values: list | None = None  # the slots at the start of the last array-level replay
+        self.replays = 0
+        # the array-level replay (trace.py): None until traced, then the function, or False with
+        # ``why_not_traced`` saying why the op-level replay stays
+        self.traced: Callable | None | bool = None
+        self.why_not_traced: str | None = None
+        self.saved_stale = False  # the last replay was array-level: the ops' saved arrays are older
         # Replays share the recorded ops (each forward refreshes its op's saved arrays for the backward
         # that follows): two threads replaying at once would mix their arrays. They take turns.
         self.running = threading.Lock()
@@ -206,21 +231,100 @@ class Tape:
             return self._replay(args)
 
     def _replay(self, args: list) -> Any:
+        self.replays += 1
+        self.last_args = args
+        if self.traced:
+            v = self._values(args)
+            self.first_values = v.copy()  # what refresh_saved starts from (a step entry overwrites weights' slots)
+            try:
+                self.traced(v, args, self.program, autograd._store_grad, leaf_of)
+            except _trace.GuardFailed:  # a decision on values went otherwise: op by op (nothing shown yet)
+                pass
+            else:
+                self.last_values, self.saved_stale = v, True
+                return self.result(v)
+        elif self.traced is None and self.replays == 2:
+            return self._traced_replay(args)
+        return self._replay_op_by_op(self._values(args), args)
+
+    def _values(self, args: list) -> list:
+        """The slots at the start of a replay: constants, tensors from before the capture, arguments."""
         v = self.template.copy()
         for slot, tensor in self.live:
             v[slot] = tensor.data
         for slot, position in self.arg_slots:
             v[slot] = args[position].data
+        return v
+
+    def _traced_replay(self, args: list) -> Any:
+        """The op-level replay, run once while a :class:`~tinygrad_rnn.compiler.trace.Tracer` writes
+        down its array calls; from then on they run as one function (see trace.py)."""
+        values = self._values(args)
+        if not all(type(x) is np.ndarray for x in values if hasattr(x, "shape")):
+            self.traced, self.why_not_traced = False, "an array is not a NumPy array"
+            return self._replay_op_by_op(values, args)
+        self.first_values = values.copy()
+        tracer = _trace.Tracer()
+        v = _trace.TracingSlots(values, tracer)
+        ctxs = {id(ctx): ctx for run in self.program for ctx in getattr(run, "ctxs", ())}.values()
+        namespaces = {id(ctx.xp): _trace.TracingNamespace(ctx.xp) for ctx in ctxs}
+        originals = [(ctx, ctx.xp) for ctx in ctxs]
+        for ctx in ctxs:
+            ctx.xp = namespaces[id(ctx.xp)]
+        _trace.trace_active(tracer)
+        try:
+            with autograd.arrays_fixed():
+                for index, run in enumerate(self.program):
+                    if run.kind in ("step", "clear"):
+                        tracer.entry(index, has_effects=run.kind == "step")
+                    run(v, args)
+                    if run.kind == "backward":
+                        tracer.grad_slots(run.grad_slots)
+        except Exception:
+            if tracer.unguarded_effects:  # gradients stored or weights changed: the error is the step's own
+                raise
+            self.traced, self.why_not_traced = False, "the traced replay raised"
+            return self._replay_op_by_op(self._values(args), args)
+        finally:
+            _trace.trace_active(None)
+            for ctx, xp in originals:
+                ctx.xp = xp
+        values = [_trace.plain(x) for x in v]
+        self.traced, self.why_not_traced = tracer.compile()
+        self.last_values, self.saved_stale = values, True  # the ops saved traced arrays: refreshed if asked
+        return self.result(values)
+
+    def _replay_op_by_op(self, v: list, args: list) -> Any:
         with autograd.arrays_fixed():  # parameters change only in step entries, which say so
             for run in self.program:
                 run(v, args)
-        self.last_values = v
+        self.last_values, self.saved_stale = v, False
         return self.result(v)
+
+    def refresh_saved(self) -> None:
+        """After an array-level replay, run the ops' forwards once more on the last values, so that
+        their saved arrays are the last call's (what a backward over :meth:`Compiled.graph` needs)."""
+        if not self.saved_stale:
+            return
+        v = list(self.first_values)
+        with autograd.arrays_fixed():
+            for run in self.program:
+                if run.kind == "forward":
+                    run(v, self.last_args)
+        self.saved_stale = False
 
     def result(self, v: list) -> Any:
         """The return value, each tensor a new Tensor around its slot's array (never reused later:
         every replay computes new arrays)."""
         return rebuild(self.outputs, lambda slot: Tensor._make(v[slot[1]], slot[2], None))
+
+    def array_calls(self) -> str:
+        """The array-level replay's source (one line per NumPy call; see trace.py), or why there is none."""
+        if self.traced:
+            return self.traced.source
+        if self.traced is None:
+            return "not traced yet: the third call of a compiled step writes down its array calls"
+        return f"no array-level replay ({self.why_not_traced}): every call replays op by op"
 
     def __str__(self) -> str:
         """One line per array call with its shapes (written when asked for: a capture only notes them)."""

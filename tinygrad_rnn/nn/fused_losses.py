@@ -104,7 +104,8 @@ class CrossEntropy(Function):
         xp, num_classes = self.xp, self.num_classes
         ignores_a_class = 0 <= ignore_index < num_classes  # an ignore_index that is a class (padding 0, say)
         if indices.size and not ignores_a_class:
-            if int(xp.max(xp.astype(indices, xp.uint64))) < num_classes:  # the fast path
+            # bool(...) rather than int(...) < C: a yes/no question, which a compiled replay asks again
+            if bool(xp.max(xp.astype(indices, xp.uint64)) < num_classes):  # the fast path
                 return indices, None
         classes = xp.minimum(xp.maximum(indices, 0), num_classes - 1)  # (xp.clip costs more)
         counts = classes == indices
