@@ -13,6 +13,9 @@ BLAS thread), its weights, data and hand-written NumPy BPTT imported from there.
                   head matmuls and log-softmaxes instead of one each: more array calls than numpy's);
   layer eager     nn.RNN / nn.LSTM (default path: the literal cells) + nn.Linear over all steps;
   layer compiled  the same through tinygrad_rnn.compile;
+                  (every compiled step: from its third call on, the array-level function of
+                  compiler/trace.py, one line per NumPy call, where the trace allows it; a step of
+                  more than trace.LIMIT array calls, the T=5000 loop, replays op by op)
   fused eager / fused compiled   the layer with fused=True (hand-written BPTT in one op);
   torch           torch.nn.RNN / nn.LSTM (fused kernels), when installed.
 
@@ -24,8 +27,9 @@ Tables: (1) the hand-written loop, RNN and LSTM, on V65 H128 B32 T50; (2) the co
 against torch's nn.RNN on the overhead-bound V10 H8 B1 T200 and the long V16 H32 B4 T5000;
 (3) the layers against numpy on V65 H128 B32 T50 and the BLAS-bound LSTM V256 H512 B64 T35;
 (4) capture cost: the first two calls of a compiled step (the capture, then the first replay)
-against one eager step. Times are medians of interleaved rounds (every implementation sees the
-same machine load); ratios are to numpy in the same run.
+against one eager step, and the third (the replay that is traced). Times are medians of
+interleaved rounds (every implementation sees the same machine load); ratios are to numpy in the
+same run.
 
 Run: python benchmarks/bench_compile.py [--quick]   (--quick: tiny sizes, one round: a smoke run)
 """
@@ -183,26 +187,29 @@ def table(title: str, workloads: list, names: list, torch, rounds: int, quick: b
 
 
 def capture_cost(workloads: list, rounds: int) -> None:
-    """The first two calls of a compiled step together, against one eager step (median)."""
-    print("\nCapture cost: the first two calls of a compiled step (capture + first replay) / one eager step\n")
-    print("| workload | eager step ms | call 1 ms | call 2 ms | (call 1 + call 2) / eager |")
-    print("|---|---|---|---|---|")
+    """The first two calls of a compiled step together, against one eager step (median); and the third
+    call, the replay that writes down its array calls (compiler/trace.py), against one eager step."""
+    print("\nCapture cost: the first two calls of a compiled step (capture + first replay) / one eager step;")
+    print("call 3 is the replay traced into the array-level function\n")
+    print("| workload | eager step ms | call 1 ms | call 2 ms | (call 1 + call 2) / eager | call 3 ms "
+          "| call 3 / eager |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|")
     for kind, V, H, B, T in workloads:
         p = base.make_problem(kind, V, H, B, T)
         step, args, _ = layer_step(p)
         step(*args)  # warm
-        times: dict[str, list] = {"eager": [], "call 1": [], "call 2": []}
+        names = ("call 1", "call 2", "call 3", "eager")
+        times: dict[str, list] = {name: [] for name in names}
         for _ in range(max(rounds, 3)):  # fresh compiled steps, interleaved with eager steps: medians
             compiled_step, compiled_args, _ = layer_step(p)
             run = tg.compile(compiled_step)
-            for name, call in (("call 1", run), ("call 2", run), ("eager", step)):
+            for name, call in zip(names, (run, run, run, step)):
                 start = time.perf_counter()
                 call(*(args if call is step else compiled_args))
                 times[name].append(time.perf_counter() - start)
-        eager, first, second = (statistics.median(times[name]) for name in ("eager", "call 1", "call 2"))
-        total = first + second
+        eager, first, second, third = (statistics.median(times[name]) for name in ("eager", *names[:3]))
         print(f"| {kind} V{V} H{H} B{B} T{T} | {eager * 1e3:.1f} | {first * 1e3:.1f} | {second * 1e3:.1f} "
-              f"| {total / eager:.2f} |")  # fmt: skip
+              f"| {(first + second) / eager:.2f} | {third * 1e3:.1f} | {third / eager:.2f} |")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
