@@ -277,6 +277,7 @@ class Tape:
                 for index, run in enumerate(self.program):
                     if run.kind in ("step", "clear"):
                         tracer.entry(index, has_effects=run.kind == "step")
+                    tracer.in_forward = run.kind == "forward"
                     run(v, args)
                     if run.kind == "backward":
                         tracer.grad_slots(run.grad_slots)

@@ -231,6 +231,7 @@ class Tracer:
         self.refused: str | None = None
         self.unguarded_effects = False  # an entry with effects has run: a later guard could not undo it
         self.count = 0
+        self.in_forward = False  # an op's forward entry is running (its output must be traced)
 
     # --- values ------------------------------------------------------------------------------
     def input(self, array: Any, slot: int) -> Traced:
@@ -258,6 +259,9 @@ class Tracer:
             return ("r", raw)
         if isinstance(x, np.ndarray):  # an array from outside the trace: it could be stale next time
             self.refuse(f"an array of shape {x.shape} was made outside the traced namespace")
+            return ("const", None)
+        if isinstance(x, np.generic):  # a value read by a method the trace does not see (argmax())
+            self.refuse(f"a NumPy scalar {x!r} came from a call the trace does not see")
             return ("const", None)
         if type(x) in (tuple, list):
             return ("seq", type(x), [self.spec(item) for item in x])
@@ -296,6 +300,8 @@ class Tracer:
         if out is not None and not (isinstance(out, Traced) and self.slot_of.get(id(out)) in self.produced):
             kwargs = {k: v for k, v in kwargs.items() if k != "out"}
         result = fn(*_plain_all(args), **{k: _plain_all(v) for k, v in kwargs.items()})
+        if result is None:  # np.copyto, np.put, ...: an argument changed in place, which no line repeats
+            self.refuse(f"{getattr(fn, '__name__', fn)} returned nothing (it changes an argument in place)")
         return self.call(fn, args, kwargs, result)
 
     def mutate(self, fn: Any, args: tuple, kwargs: dict, target: Any) -> Any:
@@ -331,8 +337,11 @@ class Tracer:
 
     def slot(self, slot: int, value: Any) -> None:
         """The op-level slot ``slot`` now holds ``value`` (an op's output)."""
-        if isinstance(value, Traced):  # (a plain value is an entry's own write: the entry writes it again)
+        if isinstance(value, Traced):
             self.lines.append(("slot", slot, self.spec(value)[1]))
+        elif self.in_forward:  # an op's output the trace did not see made (Python operators on plain arrays)
+            self.refuse("an op's output came from arrays the trace does not see")
+        # (otherwise a plain value is a tape entry's own write, which the entry makes again)
 
     # --- the function ------------------------------------------------------------------------
     def compile(self) -> tuple[Any, str | None]:
