@@ -12,8 +12,8 @@ in-place updates are written down as they run), and the ops' namespace ``xp`` is
 functions are written down too. The list of calls becomes the source of one Python function,
 one line per call::
 
-    r12 = f3(r4, r9)          # np.dot(h, W_hh^T)
-    r13 = f4(r11, r12)        # np.add
+    r21 = matmul(r5, r20)     # h W_hh^T
+    r22 = add(r19, r21)       # + the step's input projection
     ...
 
 From the fourth call on, that function *is* the forward and backward: no op, no Tensor, no dict
@@ -54,10 +54,6 @@ _active = threading.local()  # .tracer: the Tracer of this thread's tracing repl
 
 class GuardFailed(Exception):
     """A value-dependent decision of the traced replay came out otherwise: replay op by op instead."""
-
-
-class Untraceable(Exception):
-    """The replay did something an array-level tape cannot repeat (the message says what)."""
 
 
 def _tracer() -> Tracer | None:
@@ -390,8 +386,8 @@ class Tracer:
         def arguments(args: Any, kwargs: Any) -> str:
             return ", ".join([write(a) for a in args[2]] + [f"{k}={write(v)}" for k, v in kwargs[1].items()])
 
-        last_use = self._last_uses()
-        body = [f"    r{raw} = v[{slot}]" for raw, slot in self.inputs.items() if raw in last_use]
+        dying, used = self._last_uses()
+        body = [f"    r{raw} = v[{slot}]" for raw, slot in self.inputs.items() if raw in used]
         for number, line in enumerate(self.lines):
             kind = line[0]
             if kind in ("call", "mutate"):
@@ -414,14 +410,14 @@ class Tracer:
                     body.append(f"    v[{slot}] = leaf_of({constant(ref)}, args).grad.data")
             elif kind == "slot":
                 body.append(f"    v[{line[1]}] = r{line[2]}")
-            dead = [raw for raw in last_use.get(number, ())]
-            if dead:
-                body.append("    del " + ", ".join(f"r{raw}" for raw in dead))
+            if number in dying:
+                body.append("    del " + ", ".join(f"r{raw}" for raw in dying[number]))
         names["GuardFailed"] = GuardFailed
         return "def run(v, args, entries, store, leaf_of):\n" + "\n".join(body or ["    pass"]) + "\n", names
 
-    def _last_uses(self) -> dict:
-        """{line number: raw slots used for the last time there} (freed right after, as eagerly)."""
+    def _last_uses(self) -> tuple[dict, set]:
+        """({line number: raw slots used for the last time there}, every raw slot used): a value is
+        freed right after its last use, as eagerly."""
         last: dict[int, int] = {}
 
         def walk(spec: Any, number: int) -> None:
@@ -450,7 +446,7 @@ class Tracer:
         by_line: dict[int, list] = {}
         for raw, number in last.items():
             by_line.setdefault(number, []).append(raw)
-        return _Uses(by_line, last)
+        return by_line, set(last)
 
 
 _TAKEN = {"v", "args", "entries", "store", "leaf_of", "run", "GuardFailed"}
@@ -469,17 +465,6 @@ def _name_for(value: Any, names: dict) -> str:
     while candidate in names or candidate == "k":
         candidate, number = f"{name}{number}", number + 1
     return candidate
-
-
-class _Uses(dict):
-    """{line: slots dying there}; ``raw in uses`` says whether a slot is used at all."""
-
-    def __init__(self, by_line: dict, last: dict):
-        super().__init__(by_line)
-        self.used = set(last)
-
-    def __contains__(self, raw: object) -> bool:
-        return raw in self.used
 
 
 class TracingSlots(list):
