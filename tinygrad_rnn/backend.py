@@ -112,9 +112,9 @@ class Backend:
         elif len(index) == target.ndim and all(type(k) is int or hasattr(k, "shape") for k in index):
             index = [k % n if type(k) is int else k for k, n in zip(index, target.shape)]  # x[-1] is x[n - 1]
             flat = sum(k * math.prod(target.shape[i + 1 :]) for i, k in enumerate(index))
-            flat = xp.reshape(xp.broadcast_to(xp.asarray(flat), values.shape), (-1,))
+            flat, values = (xp.reshape(a, (-1,)) for a in xp.broadcast_arrays(xp.asarray(flat), values))
             onehot = _onehot(xp, flat, math.prod(target.shape), values.dtype)
-            target += xp.reshape(onehot.mT @ xp.reshape(values, (-1,)), target.shape)
+            target += xp.reshape(onehot.mT @ values, target.shape)
         else:
             raise NotImplementedError(
                 f"scatter_add on device {self.device!r}: index {index!r} mixes integer arrays with ints "

@@ -88,7 +88,7 @@ class CrossEntropy(Function):
         if reduction == "mean":  # sum_n W_n, the weighted count
             count = indices.size if weight_of_target is None else xp.sum(weight_of_target)
         out, self.scale = reduce_loss(xp, loss, reduction, count)
-        self.save_for_backward(classes, counted, weight_of_target, class_weight, exp_shifted, total)
+        self.save_for_backward(classes, counted, weight_of_target, class_weight, exp_shifted, total, pick)
         return out
 
     def targets(self, indices, ignore_index, input_shape):
@@ -118,12 +118,13 @@ class CrossEntropy(Function):
         return classes, xp.astype(counts, self.dtype)
 
     def backward(self, grad):
-        classes, counted, weight_of_target, class_weight, exp_shifted, total = self.saved
+        classes, counted, weight_of_target, class_weight, exp_shifted, total, pick = self.saved
         xp, axis, eps = self.xp, self.axis, self.label_smoothing
         g = grad * self.scale  # g_n (a scalar for "mean" and "sum")
         if not eps and exp_shifted is not None:  # no smoothing: dL/ds = g_n W_n (p - onehot(y_n)), in place
-            grad_s = exp_shifted / total  # p, a new array (4 array calls, where the general case makes 7)
-            grad_s -= self.onehot(classes)
+            grad_s = exp_shifted / total  # p, a new array (3 array calls, where the general case makes 7)
+            # - onehot(y_n): -1 at one element per target (a scatter costs less than a one-hot matrix)
+            backend_of(grad_s).scatter_add(grad_s, pick, xp.asarray(-1, dtype=grad_s.dtype))
             grad_s *= along_class_axis(_times(weight_of_target, g), axis)
             return (grad_s,)
         target_mass = along_class_axis((1 - eps) * _times(weight_of_target, g), axis)  # (1 - eps) g_n W_n
