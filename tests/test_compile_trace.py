@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 import tinygrad_rnn as tg
+from tests.tracing import traced_run
 from tinygrad_rnn import nn
 from tinygrad_rnn.compiler import trace
 from tinygrad_rnn.nn import functional as F
@@ -234,20 +235,6 @@ def test_threads_replay_their_own_compiled_steps_at_array_level():
 
 
 # --- the tracer itself ---------------------------------------------------------------------------------
-def traced_run(body, *arrays):
-    """Trace ``body`` on ``arrays``: (the tracer, the compiled function or False, why not)."""
-    tracer = trace.Tracer()
-    inputs = [tracer.input(a, i) for i, a in enumerate(arrays)]
-    trace.trace_active(tracer)
-    try:
-        result = body(*inputs)
-        tracer.slot(len(arrays), result)
-    finally:
-        trace.trace_active(None)
-    run, why = tracer.compile()
-    return tracer, run, why
-
-
 def test_the_function_recomputes_from_new_inputs():
     xp = trace.TracingNamespace(tg.backend.numpy_namespace())
 

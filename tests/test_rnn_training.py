@@ -58,10 +58,12 @@ def test_rnn_classifies_sequences_perfectly():
     (x, y), (x_test, y_test) = sine_waves(rng, 200), sine_waves(rng, 200)
     model = LastStepClassifier(nn.RNN(1, 16), classes=3)
     assert accuracy(model, x, y) < 0.6
-    train(model, lambda: (x, y), steps=150, lr=0.02)
+    train(model, lambda: (x, y), steps=200, lr=0.02)
     assert accuracy(model, x, y) == 1.0
     # It learnt the frequencies, not the examples: held-out sequences are classified too. (At most
-    # one of the 200 may miss: which noisy sample lands on a boundary depends on float32 rounding.)
+    # one of the 200 may miss: which noisy sample lands on a boundary depends on float32 rounding.
+    # After 150 steps, the order in which a shared weight's gradient terms are summed decides
+    # whether one or two do: 200 steps leave one at most either way.)
     assert accuracy(model, x_test, y_test) >= 0.995
 
 

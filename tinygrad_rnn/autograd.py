@@ -168,7 +168,10 @@ class WeightTerms:
 
     def total(self) -> Any:
         """The sum as an array: one matmul of the stacked factors (plus what was multiplied out)."""
-        xp, lefts, rights, partial = self.xp, self.lefts, self.rights, self.partial
+        # the terms in the order the forward made them (backward meets them last first): then the
+        # stacked left factors of a recurrent weight are the pre-activation gradients in time order,
+        # the very stack that a compiled replay already holds as one buffer (compiler/joins.py)
+        xp, lefts, rights, partial = self.xp, self.lefts[::-1], self.rights[::-1], self.partial
         if not lefts:
             return partial
         if len(lefts) == 1:

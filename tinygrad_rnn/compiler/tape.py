@@ -23,7 +23,7 @@ searched (only the returned tensors, and each parameter's new ``.grad``, are new
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -291,7 +291,7 @@ class Tape:
             for ctx, xp in originals:
                 ctx.xp = xp
         values = [_trace.plain(x) for x in v]
-        self.traced, self.why_not_traced = tracer.compile()
+        self.traced, self.why_not_traced = tracer.compile(kept_slots=set(output_slots(self.outputs)))
         self.last_values, self.saved_stale = values, True  # the ops saved traced arrays: refreshed if asked
         return self.result(values)
 
@@ -312,7 +312,7 @@ class Tape:
             for run in self.program:
                 if run.kind == "forward":
                     run(v, self.last_args)
-        self.saved_stale = False
+        self.last_values, self.saved_stale = v, False  # the function kept only what the step returns
 
     def result(self, v: list) -> Any:
         """The return value, each tensor a new Tensor around its slot's array (never reused later:
@@ -330,6 +330,19 @@ class Tape:
     def __str__(self) -> str:
         """One line per array call with its shapes (written when asked for: a capture only notes them)."""
         return "\n".join(line if isinstance(line, str) else line[0](*line[1]) for line in self.lines)
+
+
+def output_slots(spec: Any) -> Iterator[int]:
+    """The slots of the tensors in a step's recorded return value ``spec`` (see :func:`rebuild`)."""
+    kind = spec[0]
+    if kind == "slot":
+        yield spec[1]
+    elif kind == "dict":
+        for item in spec[1].values():
+            yield from output_slots(item)
+    elif kind != "const":
+        for item in spec[1]:
+            yield from output_slots(item)
 
 
 def rebuild(spec: Any, tensor_of: Callable[[tuple], Any]) -> Any:

@@ -45,6 +45,8 @@ from typing import Any
 
 import numpy as np
 
+from . import joins
+
 #: The most array calls written out as one function (a T = 5000 loop would make a function of
 #: 100 000 lines: Python compiles that slowly, and its op-level replay is fast enough already).
 LIMIT = 20_000
@@ -340,12 +342,20 @@ class Tracer:
         # (otherwise a plain value is a tape entry's own write, which the entry makes again)
 
     # --- the function ------------------------------------------------------------------------
-    def compile(self) -> tuple[Any, str | None]:
-        """(the replay function, None), or (False, why not) when the trace cannot be replayed."""
+    def compile(self, kept_slots: Any = None) -> tuple[Any, str | None]:
+        """(the replay function, None), or (False, why not) when the trace cannot be replayed.
+
+        ``kept_slots``: the op-level slots the function must fill (what the step returns); None, all.
+        Every other op output lives only as long as the arrays need it, as in hand-written NumPy (the
+        tape recomputes the forward values if :meth:`Compiled.graph` asks for them).
+        """
         if self.refused is None and self.count > LIMIT:
             self.refuse(f"{self.count} array calls, more than trace.LIMIT = {LIMIT}")
         if self.refused is not None:
             return False, self.refused
+        if kept_slots is not None:
+            self.lines = [line for line in self.lines if line[0] != "slot" or line[1] in kept_slots]
+        self.lines = joins.plan(self.lines, self.alive)
         source, names = self.source()
         try:
             code = compile(source, "<tinygrad_rnn.compile: array-level replay>", "exec")
@@ -380,6 +390,10 @@ class Tracer:
                 return constant(spec[1])
             if kind == "dict":
                 return "{" + ", ".join(f"{k!r}: {write(v)}" for k, v in spec[1].items()) + "}"
+            if kind == "view":  # a part of a buffer (joins.py)
+                return f"r{spec[1]}[{_index_text(spec[2])}]"
+            if kind == "reshape":
+                return f"r{spec[1]}.reshape({spec[2]!r})"
             inner = "".join(write(item) + ", " for item in spec[2])
             return f"({inner})" if spec[1] is tuple else f"[{inner}]"
 
@@ -410,6 +424,10 @@ class Tracer:
                     body.append(f"    v[{slot}] = leaf_of({constant(ref)}, args).grad.data")
             elif kind == "slot":
                 body.append(f"    v[{line[1]}] = r{line[2]}")
+            elif kind == "buffer":
+                body.append(f"    r{line[1]} = {constant(np.empty)}({line[2]!r}, {constant(line[3])})")
+            elif kind == "alias":
+                body.append(f"    r{line[1]} = {write(line[2])}")
             if number in dying:
                 body.append("    del " + ", ".join(f"r{raw}" for raw in dying[number]))
         names["GuardFailed"] = GuardFailed
@@ -429,6 +447,8 @@ class Tracer:
             elif spec[0] == "dict":
                 for item in spec[1].values():
                     walk(item, number)
+            elif spec[0] in ("view", "reshape"):
+                last[spec[1]] = number
 
         for number, line in enumerate(self.lines):
             kind = line[0]
@@ -443,10 +463,27 @@ class Tracer:
                 walk(line[1] if kind == "guard" else line[2], number)
             elif kind == "slot":
                 last[line[2]] = number
+            elif kind == "buffer":
+                last.setdefault(line[1], number)
+            elif kind == "alias":
+                walk(line[2], number)
+                last.setdefault(line[1], number)
         by_line: dict[int, list] = {}
         for raw, number in last.items():
             by_line.setdefault(number, []).append(raw)
         return by_line, set(last)
+
+
+def _index_text(index: tuple) -> str:
+    """An index of ints and slices as Python writes it: ``(slice(None), slice(0, 32))`` -> ``:, 0:32``."""
+
+    def one(item: Any) -> str:
+        if type(item) is int:
+            return str(item)
+        start, stop = "" if item.start is None else item.start, "" if item.stop is None else item.stop
+        return f"{start}:{stop}"
+
+    return ", ".join(one(item) for item in index)
 
 
 _TAKEN = {"v", "args", "entries", "store", "leaf_of", "run", "GuardFailed"}
@@ -456,6 +493,8 @@ def _name_for(value: Any, names: dict) -> str:
     """A readable global name for a constant of the function: a NumPy function by its own name
     (``tanh``, ``add_reduce``, ``matmul``), anything else ``k0``, ``k1``, ..."""
     name = getattr(value, "__name__", None) if callable(value) and not isinstance(value, type) else None
+    if isinstance(value, np.dtype):
+        name = str(value)  # float32
     owner = getattr(value, "__self__", None)
     if name and isinstance(owner, np.ufunc):
         name = f"{owner.__name__}_{name}"
