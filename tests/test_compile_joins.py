@@ -119,6 +119,65 @@ def test_a_join_that_could_change_a_number_stays_a_copy(body):
     assert "concatenate(" in source and "empty(" not in source
 
 
+def _joined_side_by_side_then_on_top(a, b, w):
+    p, q = np.tanh(a), b * 2
+    side = np.concatenate([p, q], axis=1)  # a buffer along axis 1: its pieces are columns
+    on_top = np.concatenate([p, q])  # the same pieces along axis 0: not side reshaped (a copy)
+    return side.sum(axis=0), on_top @ w
+
+
+def _stacked_on_axis_1_then_on_top(a, b, w):
+    p, q = np.tanh(a), b * 2
+    return np.stack([p, q], axis=1).sum(axis=0), np.concatenate([p, q]) @ w
+
+
+def _reshape_a_view_in_the_trace_written_before(a, b, w):
+    p, q = np.tanh(a), b * 2
+    row = p.reshape(-1)  # a view of p as the trace made it; of a strided part of a buffer, a copy
+    row[0] = 7.0
+    return np.concatenate([p, q], axis=1).sum(axis=0)
+
+
+def _reshape_a_copy_in_the_trace_written_after(a, b, w):
+    p, q = np.tanh(a.T), b * 2  # F-ordered as the trace made it; as a part of a buffer, C-ordered
+    joined = np.concatenate([p, q])
+    row = p.reshape(-1)  # a copy of the F-ordered p; of a C-ordered part, a view
+    row[0] = 7.0
+    return joined.sum(axis=0), row
+
+
+def _join_laid_out_otherwise(a, b, w):
+    joined = np.concatenate([np.tanh(a.T), np.exp(b.T)], axis=1)  # F-ordered pieces: an F-ordered join
+    flat = joined.reshape(-1)  # a copy of it; of a C-ordered buffer, a view
+    flat[0] = 7.0
+    return joined.sum(axis=0), flat.sum()
+
+
+def _written_through_a_positional_out(a, b, w):
+    p, q = np.tanh(a), b * 2
+    joined = np.concatenate([p, q])
+    np.dot(a, b.T, p)  # p overwritten after the join: its result is p's memory
+    return joined.sum(axis=0), p.sum()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [_joined_side_by_side_then_on_top, _stacked_on_axis_1_then_on_top, _reshape_a_view_in_the_trace_written_before,
+     _reshape_a_copy_in_the_trace_written_after, _join_laid_out_otherwise, _written_through_a_positional_out],
+)  # fmt: skip
+def test_a_join_whose_pieces_would_alias_otherwise_than_in_the_trace_gives_numpys_numbers(body):
+    """Found in review: joins along another axis, memory laid out otherwise than the trace saw it
+    (a reshape is a view in one and a copy in the other), a write the trace saw as a call."""
+    source = check(body, (3, 3), (3, 3), (3, 2))
+    if body is _joined_side_by_side_then_on_top:
+        assert ".reshape(" not in source
+
+
+def test_an_in_place_method_the_trace_cannot_repeat_refuses_it():
+    _, run, why = traced_run(lambda a: (a * 2).fill(0.0), np.ones(3))
+    assert run is False and ".fill()" in why
+
+
 def test_a_piece_in_two_joins_is_written_into_the_first():
     def body(a, b):
         p, q = np.tanh(a), b * 2

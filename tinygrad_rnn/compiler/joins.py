@@ -17,10 +17,16 @@ weight's left factors, stacked again by :class:`~tinygrad_rnn.autograd.WeightTer
 
 Both change which arrays share memory, so each is made only when no one could tell: every piece
 is a fresh array made by a ufunc or a join of the step (nothing from outside, no view), of the
-join's dtype, used in no other join, and never stored as a gradient or returned; and nothing
-writes into a piece, the join, or a view of either once the join has run (before it, a write into
-a piece writes into the buffer, which is what the join would have copied). Otherwise the join
-stays the copy it was.
+join's dtype, used in no other join, and never stored as a gradient or returned; nothing writes
+into a piece, the join, or a view of either once the join has run (before it, a write into a piece
+writes into the buffer, which is what the join would have copied; a call whose result lies in an
+argument's memory without being a view of it, ``np.dot(a, b, out)``, counts as a write); and the
+memory is laid out as the trace saw it: the buffer's strides are the join's, and a piece's part of
+the buffer has the piece's strides (else a reshape that was a view while tracing would be a copy
+now, or the other way round, and the aliasing checked above would not be the function's), unless
+only ufuncs touch the piece (an LSTM's gate blocks, strided parts of dL/dz). Otherwise the join
+stays the copy it was; a join of all of a buffer's pieces is its reshape only when that buffer
+was joined along axis 0, as the new join is.
 """
 
 from __future__ import annotations
@@ -80,6 +86,45 @@ def _writes_out(line: tuple) -> bool:
     return (isinstance(fn, np.ufunc) and not kwargs) or (fn in JOINS and _join_of(line) is not None)
 
 
+#: Functions whose result may be a view of an argument (the same memory): any other function whose
+#: result is in an argument's memory wrote into it (a positional ``out``, ``np.dot(a, b, c)``).
+VIEWS = {"_getitem", "transpose", "matrix_transpose", "permute_dims", "reshape", "ravel", "astype", "asarray",
+         "squeeze", "expand_dims", "moveaxis", "swapaxes", "broadcast_to", "diagonal", "real", "imag"}  # fmt: skip
+
+
+def _writes(lines: list[tuple], alive: list) -> list[tuple[int, int]]:
+    """(line number, memory root) of every write: a "mutate" line's target, and a call's result that
+    lies in one of its arguments' memory without being a view of it."""
+    writes = []
+    for number, line in enumerate(lines):
+        if line[0] == "mutate":
+            raw = _written(line)
+            if raw is not None:
+                writes.append((number, _root(alive[raw])))
+        elif line[0] == "call" and getattr(line[1], "__name__", "") not in VIEWS:
+            root = _root(alive[line[4]])
+            if any(_root(alive[raw]) == root for raw in _raws(line[2]) + _raws(line[3])):
+                writes.append((number, root))
+    return writes
+
+
+def _uses(lines: list[tuple]) -> dict[int, list[int]]:
+    """raw slot -> the numbers of the lines that read it or write into it."""
+    uses: dict[int, list[int]] = {}
+    for number, line in enumerate(lines):
+        if line[0] in ("call", "mutate"):
+            named = _raws(line[2]) + _raws(line[3])
+        elif line[0] in ("guard", "store"):
+            named = _raws(line[1] if line[0] == "guard" else line[2])
+        elif line[0] == "slot":
+            named = [line[2]]
+        else:
+            continue
+        for raw in named:
+            uses.setdefault(raw, []).append(number)
+    return uses
+
+
 def plan(lines: list[tuple], alive: list) -> list[tuple]:
     """``lines`` with the joins that can be made buffers so made (see the module docstring).
 
@@ -91,8 +136,20 @@ def plan(lines: list[tuple], alive: list) -> list[tuple]:
     made_by = {line[4]: number for number, line in enumerate(lines) if line[0] == "call"}
     escaping = {_root(alive[raw]) for line in lines if line[0] in ("store", "slot")
                 for raw in (_raws(line[2]) if line[0] == "store" else [line[2]])}  # fmt: skip
-    writes = [(number, _root(alive[raw])) for number, line in enumerate(lines)
-              if line[0] == "mutate" and (raw := _written(line)) is not None]  # fmt: skip
+    writes = _writes(lines, alive)
+    uses = _uses(lines)
+
+    def same_layout(piece: int, index: tuple, probe: Any, number: int) -> bool:
+        """Whether the piece, as a part of the buffer, behaves as the fresh array the trace saw:
+        the same strides (so every reshape is a view or a copy as it was), or, for a part that is
+        strided where the trace had a C-contiguous array (an LSTM's gate block), a piece that only
+        ufuncs read or write, whose results are laid out alike either way."""
+        strides, traced = probe[index].strides, alive[piece]
+        if strides == traced.strides:
+            return True
+        if piece in defined or not traced.flags.c_contiguous or list(strides) != sorted(strides, reverse=True):
+            return False
+        return all(at == number or isinstance(lines[at][1], np.ufunc) for at in uses.get(piece, ()))
 
     def untouched_after(number: int, raws: list[int]) -> bool:
         roots = {_root(alive[raw]) for raw in raws}
@@ -100,7 +157,7 @@ def plan(lines: list[tuple], alive: list) -> list[tuple]:
 
     defined: dict[int, tuple] = {}  # raw -> its "buffer" or "alias" line, written before the line below
     defined_at: dict[int, int] = {}
-    pieces_of: dict[int, list[int]] = {}  # a buffer -> its pieces, in order
+    pieces_of: dict[int, list[int]] = {}  # a buffer joined along axis 0 -> its pieces, in order
     claimed: set[int] = set()  # pieces already written into a buffer
     out_of: dict[int, tuple] = {}  # a piece made by a call -> the ("view", buffer, index) it writes into
     replaced: dict[int, tuple | None] = {}  # line number -> its new line (None: gone)
@@ -111,21 +168,25 @@ def plan(lines: list[tuple], alive: list) -> list[tuple]:
         pieces, axis = join
         raw, whole = line[4], alive[line[4]]
         if axis == 0 and line[1] is np.concatenate and _is_a_buffer_again(pieces, pieces_of, whole, alive):
-            if untouched_after(number, [raw, *pieces]):
-                source = next(b for b, its in pieces_of.items() if its == pieces)
+            source = next(b for b, its in pieces_of.items() if its == pieces)
+            if untouched_after(number, [raw, source, *pieces]):
                 replaced[number] = ("alias", raw, ("reshape", source, whole.shape))
             continue
         views = _views(line[1], pieces, axis, alive)
+        probe = np.empty(whole.shape, whole.dtype)  # the buffer's layout (never touched: no memory used)
         ok = (
             views is not None
+            and probe.strides == whole.strides
             and all(p in made_by and p not in claimed and alive[p].dtype == whole.dtype for p in pieces)
             and all(_fresh(alive[p]) and _makes_fresh(p, defined, replaced, lines, made_by) for p in pieces)
+            and all(same_layout(p, index, probe, number) for p, index in zip(pieces, views))
             and untouched_after(number, [raw, *pieces])
         )
         if not ok:
             continue
         claimed.update(pieces)
-        pieces_of[raw] = pieces
+        if axis == 0:
+            pieces_of[raw] = pieces
         for piece, index in zip(pieces, views):
             view = ("view", raw, index)
             if piece in defined:  # a join made a buffer earlier: now a part of this one

@@ -161,6 +161,24 @@ class Traced(np.ndarray):
         return plain(self).tolist()
 
 
+def _refusing_in_place(name: str) -> Any:
+    """A method of ``Traced`` that changes the array in place where no line could repeat it (``fill``,
+    ``sort``): it runs, and the trace is refused."""
+
+    def method(self: Traced, *args: Any, **kwargs: Any) -> Any:
+        tracer = _tracer()
+        if tracer is not None:
+            tracer.refuse(f".{name}() changed an array in place")
+        return getattr(plain(self), name)(*args, **kwargs)
+
+    method.__name__ = name
+    return method
+
+
+for _name in ("fill", "sort", "partition", "put", "itemset", "resize", "setfield", "byteswap"):
+    setattr(Traced, _name, _refusing_in_place(_name))
+
+
 def _getitem(x: Any, key: Any) -> Any:
     return x[key]
 
