@@ -345,3 +345,49 @@ def test_calls_the_trace_cannot_see_keep_the_op_level_replay(case):
         assert b.item() == pytest.approx(a.item(), abs=1e-12)
         np.testing.assert_allclose(wb.numpy(), wa.numpy(), atol=1e-12)
     assert run.tape.traced is False
+
+
+def test_a_retained_intermediate_gradient_is_each_calls_own():
+    """retain_grad() on an intermediate: the returned tensor carries this call's gradient, and the
+    graph's tensor the last call's, as eagerly (where every call's tensors are new), never a sum."""
+    w = tg.Tensor(np.ones(3), requires_grad=True)
+
+    def step(x):
+        h = x * w
+        h.retain_grad()
+        loss = (h * h).sum()
+        loss.backward()
+        return loss, h
+
+    run = tg.compile(step)
+    for i in range(5):
+        x = tg.Tensor(np.arange(3.0) + i)
+        _, h = run(x)
+        _, eager_h = step(x)
+        np.testing.assert_array_equal(h.grad.numpy(), eager_h.grad.numpy())
+    assert run.tape.traced
+    np.testing.assert_array_equal(run.graph()[1].grad.numpy(), eager_h.grad.numpy())
+
+
+@pytest.mark.parametrize("bad", [-1, 7])
+def test_an_embedding_index_out_of_range_raises_in_every_replay(bad):
+    """The lookup checks its indices in the op (not only in nn.functional, which runs at capture
+    only): a negative index no longer wraps to the last row in a replay."""
+    tg.manual_seed(0)
+    emb = nn.Embedding(5, 2)
+    opt = tg.optim.SGD(emb.parameters(), lr=0.1)
+
+    def step(idx):
+        opt.zero_grad()
+        loss = emb(idx).sum()
+        loss.backward()
+        opt.step()
+        return loss
+
+    run = tg.compile(step)
+    for calls in range(5):  # the op-level replay (call 2), then the array-level one (call 5)
+        run(tg.Tensor(np.array([0, 1, 2])))
+        if calls in (0, 3):
+            with pytest.raises(IndexError, match=r"embedding: .* valid indices are 0 to 4"):
+                run(tg.Tensor(np.array([0, bad, 2])))
+    assert run.tape.traced

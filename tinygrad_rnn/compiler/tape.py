@@ -212,6 +212,9 @@ class Tape:
         self.lines = lines
         self.outputs = outputs  # the returned structure, tensors as ("slot", slot, backend)
         self.graph = graph  # slot -> the tensor recorded for it during the capture
+        # intermediates whose .grad the step keeps (retain_grad()): each call's backward stores its own
+        # gradient there, as eagerly, where every call's tensors are new
+        self.retained = [tensor for tensor in graph.values() if tensor._retains_grad]
         self.last_values: list | None = None
         self.last_args: list | None = None
         self.first_values: list | None = None  # the slots at the start of the last array-level replay
@@ -233,6 +236,8 @@ class Tape:
     def _replay(self, args: list) -> Any:
         self.replays += 1
         self.last_args = args
+        for tensor in self.retained:  # a new call's intermediate starts without a gradient
+            tensor.grad = None
         if self.traced:
             v = self._values(args)
             self.first_values = v.copy()  # what refresh_saved starts from (a step entry overwrites weights' slots)
@@ -316,8 +321,16 @@ class Tape:
 
     def result(self, v: list) -> Any:
         """The return value, each tensor a new Tensor around its slot's array (never reused later:
-        every replay computes new arrays)."""
-        return rebuild(self.outputs, lambda slot: Tensor._make(v[slot[1]], slot[2], None))
+        every replay computes new arrays), with the gradient this call kept for it (retain_grad())."""
+
+        def tensor_of(slot: tuple) -> Tensor:
+            tensor = Tensor._make(v[slot[1]], slot[2], None)
+            recorded = self.graph.get(slot[1])
+            if recorded is not None and recorded._retains_grad and recorded.grad is not None:
+                tensor.grad = Tensor._make(recorded.grad.data, slot[2], None)
+            return tensor
+
+        return rebuild(self.outputs, tensor_of)
 
     def array_calls(self) -> str:
         """The array-level replay's source (one line per NumPy call; see trace.py), or why there is none."""
