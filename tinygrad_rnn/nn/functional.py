@@ -34,6 +34,7 @@ from typing import Any
 from .. import backend as _backend
 from ..function import Function
 from ..ops import linear, where
+from ..ops.shape import GetItem
 from ..shape_rules import check_index_range
 from ..tensor import Tensor
 from . import fused_losses as fused
@@ -91,7 +92,7 @@ def embedding(input: Tensor | Any, weight: Tensor, padding_idx: int | None = Non
     num_embeddings = weight.shape[0]
     indices = _integer_indices("embedding", "input", input, weight)
     _check_range("embedding", "input", indices, num_embeddings, f"weight {weight.shape} has {num_embeddings} rows")
-    rows = weight[indices]
+    rows = GetItem.apply(weight, key=indices, lookup_of="embedding")  # weight[indices], checked at each replay
     if padding_idx is None:
         return rows
     padding_idx = _padding_index("embedding", padding_idx, num_embeddings)

@@ -76,12 +76,17 @@ class GetItem(Function):
     dL/dx = zeros with dL/dy added at ``key`` (repeated integer indices add up)
 
     A compiled replay runs this same op again with the same key: a key of ints and slices is
-    analysed once, when it is captured, and each replay only indexes the new x with it."""
+    analysed once, when it is captured, and each replay only indexes the new x with it.
+    ``lookup_of`` names an op that looks rows up (``embedding``): its index arrays must lie in
+    [0, n), not [-n, n), checked here, so that every replay of a compiled step checks them too."""
 
     captured_key = _NOT_YET  # the basic key this op ran with, as given (see forward)
     extent = _NOT_YET  # where the slice lies (SparseGrad.extent), worked out at the first backward
 
-    def forward(self, x, key):
+    lookup_of: str | None = None
+
+    def forward(self, x, key, lookup_of=None):
+        self.lookup_of = lookup_of
         if key is self.captured_key:  # a compiled replay gives the key it captured: analysed then
             return x[self.key]
         self.input_shape, self.extent = x.shape, _NOT_YET
@@ -149,6 +154,13 @@ class GetItem(Function):
         if not xp.isdtype(k.dtype, "integral"):
             raise TypeError(f"getitem: index arrays must hold integers, got dtype {_backend.dtype_name(k.dtype)}")
         n = shape[axis]
+        if self.lookup_of is not None:  # rows looked up: no index counts from the end
+            if math.prod(k.shape) and bool(xp.any((k < 0) | (k >= n))):
+                raise IndexError(
+                    f"{self.lookup_of}: index array with values from {int(xp.min(k))} to {int(xp.max(k))} is out "
+                    f"of range: valid indices are 0 to {n - 1} (weight shape {tuple(shape)})"
+                )
+            return k
         if math.prod(k.shape) and bool(xp.any((k < -n) | (k >= n))):
             raise IndexError(
                 f"getitem: index array with values from {int(xp.min(k))} to {int(xp.max(k))} is out of range "
