@@ -391,3 +391,84 @@ def test_an_embedding_index_out_of_range_raises_in_every_replay(bad):
             with pytest.raises(IndexError, match=r"embedding: .* valid indices are 0 to 4"):
                 run(tg.Tensor(np.array([0, bad, 2])))
     assert run.tape.traced
+
+
+def _flat_written(a):
+    p = np.tanh(a)
+    p.flat[0] = 7.0
+    return p * 1
+
+
+def _taken_into(a):
+    p = np.tanh(a)
+    a.take([0, 1, 2], axis=0, out=p)
+    return p * 1
+
+
+def _dot_into(a):
+    p, q = np.tanh(a), a * 2
+    q.dot(q, p)
+    return p * 1
+
+
+def _reshaped_in_place(a):
+    p = np.tanh(a)
+    p.shape = (9,)
+    return p * 1
+
+
+@pytest.mark.parametrize("body", [_flat_written, _taken_into, _dot_into, _reshaped_in_place])
+def test_an_array_changed_by_a_method_no_line_repeats_refuses_the_trace(body):
+    """Found in review: writes NumPy makes without a ufunc or a function (``.flat``, a method's
+    ``out=``, ``.shape =``) would be left out of the function silently."""
+    _, run, why = traced_run(body, np.ones((3, 3)))
+    assert run is False and any(what in why for what in ("changed an array in place", ".flat used", ".shape was set"))
+
+
+def test_a_retained_gradient_cleared_between_two_backwards_is_cleared_in_every_replay():
+    w = tg.Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+
+    def step(x, clear):
+        h = x * w
+        h.retain_grad()
+        (h * h).sum().backward(retain_graph=True)
+        if clear:
+            h.grad = None  # the step's own zero_grad of h: repeated
+        (h * 3).sum().backward()
+        return h
+
+    for clear in (True, False):
+        run = tg.compile(lambda x, clear=clear: step(x, clear))
+        for i in range(5):
+            x = tg.Tensor(np.arange(3.0) + i)
+            np.testing.assert_array_equal(run(x).grad.numpy(), step(x, clear).grad.numpy())
+        assert run.tape.traced
+
+
+def test_setting_a_gradient_the_step_made_to_a_value_fails_loudly():
+    w = tg.Tensor(np.ones(3), requires_grad=True)
+
+    def step(x):
+        h = x * w
+        h.retain_grad()
+        h.sum().backward()
+        h.grad = tg.zeros(3, dtype="float64")  # not repeated by a replay
+        return h
+
+    with pytest.raises(tg.compiler.CaptureError, match="the .grad of a tensor the step made was set"):
+        tg.compile(step)(tg.Tensor(np.ones(3)))
+
+
+def test_a_leaf_the_step_makes_has_each_calls_own_gradient():
+    w = tg.Tensor(np.array([0.5, -1.0, 2.0]), requires_grad=True)
+
+    def step(x):
+        h0 = tg.zeros(3, dtype="float64", requires_grad=True)  # a new leaf at every call
+        ((h0 + x) * w).tanh().sum().backward()
+        return h0
+
+    run = tg.compile(step)
+    for i in range(5):
+        x = tg.Tensor(np.arange(3.0) - i)
+        np.testing.assert_array_equal(run(x).grad.numpy(), step(x).grad.numpy())
+    assert run.tape.traced

@@ -105,6 +105,28 @@ def _set(self: Tensor, value: Any) -> None:
     _DATA.__set__(self, value)
 
 
+def _get_grad(self: Tensor) -> Any:
+    return self.__dict__.get("grad")
+
+
+def _set_grad(self: Tensor, value: Any) -> None:
+    """``t.grad = ...`` during capture. For a tensor the step made (an intermediate kept by
+    retain_grad(), a leaf made in the step), the step's own code clearing it is a zero_grad the
+    tape repeats; setting it to anything else would not be repeated, and fails."""
+    recorder = recording.recorder
+    if recorder is not None and recorder.mine() and self.id >= recorder.first_id:
+        frame = sys._getframe(1)
+        if frame.f_code not in _ENGINE:
+            if value is None:
+                recorder.clear_grad(self, True)
+            else:
+                where, _ = _user_line(frame)
+                recorder.fail(f"the .grad of a tensor the step made was set during capture ({where})",
+                              "the replay would not repeat that: set it to None (which is repeated) or read "
+                              "the gradient after the call")  # fmt: skip
+    self.__dict__["grad"] = value
+
+
 _WATCHED: dict[type, type] = {}
 
 
@@ -113,7 +135,14 @@ def watched_class(cls: type) -> type:
     watched = _WATCHED.get(cls)
     if watched is None:
         watched = type(
-            cls.__name__, (cls,), {"__slots__": (), "data": property(_get, _set), "__module__": cls.__module__}
+            cls.__name__,
+            (cls,),
+            {
+                "__slots__": (),
+                "data": property(_get, _set),
+                "grad": property(_get_grad, _set_grad),
+                "__module__": cls.__module__,
+            },  # fmt: skip
         )
         _WATCHED[cls] = watched
     return watched
@@ -139,6 +168,7 @@ class Recorder:
         self.program: list = []
         self.lines: list[str] = []
         self.graph: dict[int, Tensor] = {}
+        self.made_leaves: dict[int, Tensor] = {}  # slot -> a leaf made by the step that takes a gradient
         self.watched: list = []
         self.touched: dict[int, tuple] = {}  # id(leaf) -> (leaf, how the step first used its .grad, grad was None)
         self.value_guards: dict[int, Any] = {}
@@ -181,7 +211,11 @@ class Recorder:
             self.live.append((slot, tensor))
             self.watch(tensor)
             return slot
-        return self.new_slot(tensor, f"c{len(self.values)}")
+        slot = self.new_slot(tensor, f"c{len(self.values)}")
+        if tensor.requires_grad:  # a leaf the step makes: its .grad is each call's own (see Tape)
+            self.made_leaves[slot] = tensor
+            self.watch(tensor)
+        return slot
 
     def watch(self, tensor: Tensor) -> None:
         cls = type(tensor)
@@ -422,7 +456,8 @@ class Recorder:
                 template[slot] = array  # constants (grad slots are overwritten when the replay gets there)
         returned = ", ".join(_describe_spec(outputs, self.labels))
         lines = [*self.lines, f"return {returned}"]
-        tape = _tape.Tape(template, self.live, self.arg_slots, self.program, lines, outputs, self.graph)
+        tape = _tape.Tape(template, self.live, self.arg_slots, self.program, lines, outputs, self.graph,
+                          self.made_leaves)  # fmt: skip
         return tape, Guards(self.reach, leaves, self.value_guards, list(self.optimizers.values()))
 
 

@@ -204,6 +204,7 @@ class Tape:
         lines: list[str],
         outputs: Any,
         graph: dict,
+        made_leaves: dict | None = None,
     ):
         self.template = template  # constants in place, None elsewhere
         self.live = live  # (slot, tensor): tensors from before the capture, read at each replay
@@ -212,9 +213,9 @@ class Tape:
         self.lines = lines
         self.outputs = outputs  # the returned structure, tensors as ("slot", slot, backend)
         self.graph = graph  # slot -> the tensor recorded for it during the capture
-        # intermediates whose .grad the step keeps (retain_grad()): each call's backward stores its own
-        # gradient there, as eagerly, where every call's tensors are new
-        self.retained = [tensor for tensor in graph.values() if tensor._retains_grad]
+        # slot -> a tensor whose .grad is each call's own, as eagerly, where every call's tensors are new:
+        # an intermediate kept by retain_grad(), and a leaf the step makes (tg.zeros(..., requires_grad=True))
+        self.own_grads = {slot: t for slot, t in graph.items() if t._retains_grad} | dict(made_leaves or {})
         self.last_values: list | None = None
         self.last_args: list | None = None
         self.first_values: list | None = None  # the slots at the start of the last array-level replay
@@ -236,7 +237,7 @@ class Tape:
     def _replay(self, args: list) -> Any:
         self.replays += 1
         self.last_args = args
-        for tensor in self.retained:  # a new call's intermediate starts without a gradient
+        for tensor in self.own_grads.values():  # a new call's tensor starts without a gradient
             tensor.grad = None
         if self.traced:
             v = self._values(args)
@@ -325,8 +326,8 @@ class Tape:
 
         def tensor_of(slot: tuple) -> Tensor:
             tensor = Tensor._make(v[slot[1]], slot[2], None)
-            recorded = self.graph.get(slot[1])
-            if recorded is not None and recorded._retains_grad and recorded.grad is not None:
+            recorded = self.own_grads.get(slot[1])
+            if recorded is not None and recorded.grad is not None:
                 tensor.grad = Tensor._make(recorded.grad.data, slot[2], None)
             return tensor
 

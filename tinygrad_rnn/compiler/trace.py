@@ -175,8 +175,49 @@ def _refusing_in_place(name: str) -> Any:
     return method
 
 
+def _refusing_out(name: str, out_position: int) -> Any:
+    """A method of ``Traced`` that NumPy runs without a ufunc (``take``, ``dot``): given an ``out``
+    (by keyword or at ``out_position``), it writes into an array where no line repeats it, and the
+    trace is refused; without one, its result is an array the trace did not see made (refused
+    where it is used)."""
+
+    def method(self: Traced, *args: Any, **kwargs: Any) -> Any:
+        tracer = _tracer()
+        if tracer is not None and (kwargs.get("out") is not None or len(args) > out_position):
+            tracer.refuse(f".{name}(out=...) changed an array in place")
+        return getattr(np.ndarray, name)(self, *args, **kwargs)
+
+    method.__name__ = name
+    return method
+
+
 for _name in ("fill", "sort", "partition", "put", "itemset", "resize", "setfield", "byteswap"):
     setattr(Traced, _name, _refusing_in_place(_name))
+for _name, _position in (("take", 2), ("dot", 1), ("choose", 1), ("compress", 2)):
+    setattr(Traced, _name, _refusing_out(_name, _position))
+
+
+def _flat(self: Traced) -> Any:
+    tracer = _tracer()
+    if tracer is not None:
+        tracer.refuse(".flat used (its writes and reads are no calls the trace sees)")
+    return plain(self).flat
+
+
+def _set_flat(self: Traced, value: Any) -> None:
+    _flat(self)
+    plain(self).flat = value
+
+
+def _set_shape(self: Traced, shape: Any) -> None:
+    tracer = _tracer()
+    if tracer is not None:
+        tracer.refuse("an array's .shape was set in place")
+    np.ndarray.shape.__set__(self, shape)
+
+
+Traced.flat = property(_flat, _set_flat)
+Traced.shape = property(np.ndarray.shape.__get__, _set_shape)
 
 
 def _getitem(x: Any, key: Any) -> Any:
