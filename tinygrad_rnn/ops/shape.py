@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from .. import backend as _backend
 from ..autograd import SparseGrad
 from ..function import Function, parameter_array
-from ..shape_rules import broadcast_shape, normalize_axis, slice_extent
+from ..shape_rules import broadcast_shape, check_index_range, normalize_axis, slice_extent
 from ..tensor import Tensor
 
 
@@ -154,12 +154,9 @@ class GetItem(Function):
         if not xp.isdtype(k.dtype, "integral"):
             raise TypeError(f"getitem: index arrays must hold integers, got dtype {_backend.dtype_name(k.dtype)}")
         n = shape[axis]
-        if self.lookup_of is not None:  # rows looked up: no index counts from the end
-            if math.prod(k.shape) and bool(xp.any((k < 0) | (k >= n))):
-                raise IndexError(
-                    f"{self.lookup_of}: index array with values from {int(xp.min(k))} to {int(xp.max(k))} is out "
-                    f"of range: valid indices are 0 to {n - 1} (weight shape {tuple(shape)})"
-                )
+        if self.lookup_of is not None:  # rows looked up: no index counts from the end (the lookup's own message)
+            why = f"weight {tuple(shape)} has {n} rows"
+            check_index_range(self.lookup_of, "input", k, n, why, _backend.backend_of(k).to_numpy)
             return k
         if math.prod(k.shape) and bool(xp.any((k < -n) | (k >= n))):
             raise IndexError(
