@@ -407,6 +407,49 @@ def test_second_backward_through_a_freed_graph_names_the_op():
         y.backward()
 
 
+# --- an op's own diagnosis when the array library refuses (Function.refused) --------------------
+class _Scale(Function):
+    """y = a * b, saying in its own words what is wrong when NumPy refuses the operands."""
+
+    calls = 0
+
+    def forward(self, a, b):
+        return a * b
+
+    def refused(self, a, b):
+        _Scale.calls += 1
+        raise ValueError(f"scale: {a.shape} and {b.shape} do not broadcast")
+
+
+class _Plain(_Scale):
+    refused = Function.refused  # the default: let the array library's own error through
+
+
+def test_refused_is_asked_only_when_forward_raises_and_its_error_wins():
+    _Scale.calls = 0
+    assert _Scale.apply(ones(2, 3), ones(3)).shape == (2, 3)
+    assert _Scale.calls == 0  # the happy path never asks
+    with pytest.raises(ValueError, match=re.escape("scale: (2, 3) and (2,) do not broadcast")):
+        _Scale.apply(ones(2, 3), ones(2))
+    assert _Scale.calls == 1
+
+
+def test_the_default_refused_lets_the_array_librarys_error_through():
+    with pytest.raises(ValueError, match="could not be broadcast"):
+        _Plain.apply(ones(2, 3), ones(2))
+
+
+def test_an_error_that_is_not_a_refusal_is_not_diagnosed():
+    class Broken(_Scale):
+        def forward(self, a, b):
+            raise KeyError("a bug in the op")
+
+    _Scale.calls = 0
+    with pytest.raises(KeyError, match="a bug in the op"):
+        Broken.apply(ones(2), ones(2))
+    assert _Scale.calls == 0
+
+
 # --- gradcheck ---------------------------------------------------------------------------------
 class _WrongSquare(Function):
     """y = x^2 with a wrong backward (x instead of 2x), to see gradcheck catch it."""

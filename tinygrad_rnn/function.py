@@ -174,6 +174,12 @@ class Function:
     def backward(self, grad: Any) -> tuple:
         raise NotImplementedError(f"{self.name}: backward is not defined")
 
+    def refused(self, *arrays: Any, **params: Any) -> None:
+        """Called when ``forward`` raised a ValueError or TypeError (the array library refusing
+        its operands, most often): raise a clearer error naming the op and what is wrong with the
+        operands, or return to let the original error through (the default). Kept out of ``forward``
+        so that an op's happy path is the equation alone."""
+
     def save_for_backward(self, *values: Any) -> None:
         """Keep what backward needs (arrays or small Python values); freed after backward."""
         self.saved = values
@@ -210,7 +216,11 @@ class Function:
         requires_grad = modes.grad_enabled and True in needs_input_grad and cls.differentiable
         if requires_grad:
             ctx.inputs = inputs
-        out = ctx.forward(*arrays, **params) if params else ctx.forward(*arrays)
+        try:
+            out = ctx.forward(*arrays, **params) if params else ctx.forward(*arrays)
+        except (ValueError, TypeError):  # the op may say why, in its words (shapes that do not broadcast)
+            ctx.refused(*arrays, **params)
+            raise
         if modes.anomaly:  # checked now, and its backward later, wherever backward is called
             ctx.anomaly_checked, ctx.time_axis = True, modes.time_axis
             _anomaly.check("forward", ctx, (out,), inputs)

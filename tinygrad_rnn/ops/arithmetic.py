@@ -22,23 +22,17 @@ from ..tensor import Tensor
 
 
 class Binary(Function):
-    """An elementwise op of two operands: checks that their shapes broadcast."""
+    """An elementwise op of two operands: when the array library refuses them, says whether their
+    shapes broadcast (which ones, along which axis)."""
 
-    def forward(self, a, b):
-        try:
-            return self.compute(a, b)
-        except ValueError:  # the array library refused: say which op and which shapes
-            broadcast_shape(self.name, a.shape, b.shape)
-            raise
-
-    def compute(self, a, b):
-        raise NotImplementedError
+    def refused(self, a, b):
+        broadcast_shape(self.name, a.shape, b.shape)
 
 
 class Add(Binary):
     """y = a + b;  dL/da = dL/dy,  dL/db = dL/dy"""
 
-    def compute(self, a, b):
+    def forward(self, a, b):
         return a + b
 
     def backward(self, grad):
@@ -48,7 +42,7 @@ class Add(Binary):
 class Sub(Binary):
     """y = a - b;  dL/da = dL/dy,  dL/db = -dL/dy"""
 
-    def compute(self, a, b):
+    def forward(self, a, b):
         return a - b
 
     def backward(self, grad):
@@ -58,7 +52,7 @@ class Sub(Binary):
 class Mul(Binary):
     """y = a * b;  dL/da = dL/dy * b,  dL/db = dL/dy * a"""
 
-    def compute(self, a, b):
+    def forward(self, a, b):
         self.save_for_backward(a, b)
         return a * b
 
@@ -75,7 +69,7 @@ class Div(Binary):
     (``int_tensor / 2``), on every device.
     """
 
-    def compute(self, a, b):
+    def forward(self, a, b):
         xp = self.xp
         if not xp.isdtype(a.dtype, "real floating") and not xp.isdtype(b.dtype, "real floating"):
             default = getattr(xp, DEFAULT_FLOAT)
@@ -97,7 +91,7 @@ class Pow(Binary):
     0 * inf), and dy/db = 0 where b >= 0 (y log(a) -> 0; log(a) itself is undefined for a <= 0).
     """
 
-    def compute(self, a, b):
+    def forward(self, a, b):
         y = a**b
         self.save_for_backward(a, b, y)
         return y
@@ -125,7 +119,7 @@ class Neg(Function):
 class Maximum(Binary):
     """y = max(a, b) elementwise; the gradient goes to the larger operand (half each on a tie)."""
 
-    def compute(self, a, b):
+    def forward(self, a, b):
         self.save_for_backward(a, b)
         return self.xp.maximum(a, b)
 
@@ -142,7 +136,7 @@ class Maximum(Binary):
 class Minimum(Maximum):
     """y = min(a, b) elementwise; the gradient goes to the smaller operand (half each on a tie)."""
 
-    def compute(self, a, b):
+    def forward(self, a, b):
         self.save_for_backward(a, b)
         return self.xp.minimum(a, b)
 
@@ -160,7 +154,7 @@ class Comparison(Binary):
     differentiable = False
     compare: Any = None  # the operator function, set by each subclass
 
-    def compute(self, a, b):
+    def forward(self, a, b):
         return self.compare(a, b)
 
 
