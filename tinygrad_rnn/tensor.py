@@ -96,19 +96,13 @@ class Tensor:
             wanted = backend.dtype(dtype)
             if data.dtype != wanted:
                 data = backend.xp.astype(data, wanted)
-        self._init(data, backend, None, _modes.current().scope)
+        # a tensor's slots, as Tensor._make fills them (spelled out in both: a call less per op there)
+        self._data, self._backend, self._ctx, self.requires_grad = data, backend, None, False
+        self.id, self.scope = next(_ids), _modes.current().scope
         if name is not None:
             self.name = name
         if requires_grad:
             self.requires_grad_()
-
-    def _init(self, data: Any, backend: Any, ctx: Any, scope: str) -> None:
-        self._data = data
-        self._backend = backend
-        self._ctx = ctx
-        self.requires_grad = ctx is not None
-        self.id = next(_ids)
-        self.scope = scope
 
     @classmethod
     def _make(cls, data: Any, backend: Any, ctx: Any, scope: str | None = None) -> Tensor:
@@ -119,7 +113,13 @@ class Tensor:
         if type(data) is not np.ndarray:  # a NumPy scalar, another library's array, or a protocol slip
             data = op_output(data, ctx)
         tensor = _new(cls)
-        tensor._init(data, backend, ctx, _modes.current().scope if scope is None else scope)
+        # the slots __init__ fills, set here directly (a helper both call would cost every op a call)
+        tensor._data = data
+        tensor._backend = backend
+        tensor._ctx = ctx
+        tensor.requires_grad = ctx is not None
+        tensor.id = next(_ids)
+        tensor.scope = _modes.current().scope if scope is None else scope
         return tensor
 
     # --- the data, and in-place changes to it -------------------------------------------------

@@ -59,8 +59,7 @@ def checked_leaf(tensor: Any, what: str) -> Any:
 
 def leaf(cls: type, data: Any, backend: Any, requires_grad: bool, name: str | None, scope: str = "") -> Any:
     """A new leaf of class ``cls`` (Tensor, Parameter) around ``data``."""
-    tensor = object.__new__(cls)
-    tensor._init(data, backend, None, scope)
+    tensor = cls._make(data, backend, None, scope)
     tensor.requires_grad = requires_grad
     if name is not None:
         tensor.name = name
